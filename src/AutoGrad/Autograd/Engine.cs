@@ -1,0 +1,156 @@
+namespace AutoGrad.Autograd;
+
+/// <summary>
+/// The one backward traversal: order the graph topologically with an explicit stack (deep graphs cannot overflow),
+/// seed the output gradient, walk from the output to the leaves calling each node's vector-Jacobian product, sum
+/// broadcast gradients back to their input's shape, and accumulate into leaves.
+/// </summary>
+internal static class Engine
+{
+    public static void Backward(Variable output, Tensor? gradient, bool retainGraph)
+    {
+        if (!output.RequiresGrad)
+        {
+            throw new InvalidOperationException(
+                "Backward: this variable does not require grad (no input had RequiresGrad = true, or it was computed under GradMode.NoGrad()).");
+        }
+        if (gradient is null)
+        {
+            if (output.Value.Length != 1)
+            {
+                throw new InvalidOperationException(
+                    $"Backward: the output has shape {Shapes.Format(output.Value.Shape)}; only a single-element output has an implicit gradient. Pass the output gradient explicitly.");
+            }
+            gradient = Tensor.Ones(output.Value.ShapeArray);
+        }
+        else if (!gradient.Shape.SequenceEqual(output.Value.Shape))
+        {
+            throw new ArgumentException(
+                $"Backward: the output gradient has shape {Shapes.Format(gradient.Shape)} but the output has shape {Shapes.Format(output.Value.Shape)}.", nameof(gradient));
+        }
+
+        if (output.GradFn is null)
+        {
+            AccumulateIntoLeaf(output, gradient);
+            return;
+        }
+
+        var order = TopologicalOrder(output.GradFn);
+        var pending = new Dictionary<Function, Tensor>(ReferenceEqualityComparer.Instance) { [output.GradFn] = gradient };
+        using var noGrad = GradMode.NoGrad();
+        foreach (var node in order)
+        {
+            if (!pending.Remove(node, out var grad))
+            {
+                continue;
+            }
+            if (node.RetainedOutput is { } retained)
+            {
+                retained.Grad = grad.Clone();
+            }
+            var inputs = node.Inputs;
+            var inputGrads = new Tensor?[inputs.Length];
+            node.Backward(grad, inputGrads);
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                var g = inputGrads[i];
+                if (g is null || !node.NeedsInputGrad[i])
+                {
+                    continue;
+                }
+                var input = inputs[i];
+                g = SumToShape(g, input.Value.ShapeArray, node.Name);
+                if (input.GradFn is null)
+                {
+                    AccumulateIntoLeaf(input, g);
+                }
+                else
+                {
+                    // Interior gradients may alias other tensors, so they are summed out of place.
+                    pending[input.GradFn] = pending.TryGetValue(input.GradFn, out var existing) ? TensorMath.Add(existing, g) : g;
+                }
+            }
+            if (!retainGraph)
+            {
+                node.Release();
+            }
+        }
+    }
+
+    /// <summary>Nodes reachable from <paramref name="root"/>, each after every node that consumes its output.</summary>
+    private static List<Function> TopologicalOrder(Function root)
+    {
+        var postOrder = new List<Function>();
+        var visited = new HashSet<Function>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<(Function Node, int NextInput)>();
+        CheckNotReleased(root);
+        visited.Add(root);
+        stack.Push((root, 0));
+        while (stack.Count > 0)
+        {
+            var (node, next) = stack.Pop();
+            var inputs = node.Inputs;
+            if (next < inputs.Length)
+            {
+                stack.Push((node, next + 1));
+                var child = inputs[next].GradFn;
+                if (child is not null && node.NeedsInputGrad[next] && visited.Add(child))
+                {
+                    CheckNotReleased(child);
+                    stack.Push((child, 0));
+                }
+                continue;
+            }
+            postOrder.Add(node);
+        }
+        postOrder.Reverse();
+        return postOrder;
+    }
+
+    private static void CheckNotReleased(Function node)
+    {
+        if (node.Released)
+        {
+            throw new InvalidOperationException(
+                $"Backward: the graph through {node.Name} was already released by an earlier Backward. " +
+                "Pass retainGraph: true to the earlier call to backpropagate through the same graph twice.");
+        }
+    }
+
+    private static void AccumulateIntoLeaf(Variable leaf, Tensor grad)
+    {
+        if (leaf.Grad is null)
+        {
+            leaf.Grad = grad.Clone(); // the leaf owns its gradient, so later passes may add into it in place
+        }
+        else
+        {
+            var target = leaf.Grad.AsSpan();
+            System.Numerics.Tensors.TensorPrimitives.Add(target, grad.AsReadOnlySpan(), target);
+        }
+    }
+
+    /// <summary>The single place broadcast gradients are summed back to the shape of the input they belong to.</summary>
+    internal static Tensor SumToShape(Tensor grad, int[] shape, string op)
+    {
+        if (grad.Shape.SequenceEqual(shape))
+        {
+            return grad;
+        }
+        if (!Shapes.BroadcastsTo(shape, grad.Shape))
+        {
+            throw new InvalidOperationException(
+                $"Backward of {op}: gradient of shape {Shapes.Format(grad.Shape)} cannot be reduced to the input's shape {Shapes.Format(shape)}.");
+        }
+        int lead = grad.Rank - shape.Length;
+        var dims = new List<int>();
+        for (int d = 0; d < grad.Rank; d++)
+        {
+            if (d < lead || (shape[d - lead] == 1 && grad.Shape[d] != 1))
+            {
+                dims.Add(d);
+            }
+        }
+        return TensorMath.Sum(grad, dims.ToArray(), keepDim: true).WithShape(shape);
+    }
+}

@@ -1,0 +1,72 @@
+namespace AutoGrad.Autograd;
+
+/// <summary>
+/// A node of the graph: one differentiable operation. Each subclass computes its forward in a static <c>Apply</c>
+/// that saves what backward needs, and states its vector-Jacobian product in <see cref="Backward"/> right beside it.
+/// </summary>
+internal abstract class Function
+{
+    /// <summary>The inputs this node was applied to (cleared when the graph is released).</summary>
+    internal Variable[] Inputs { get; private set; } = [];
+
+    /// <summary>Whether input i requires a gradient; backward skips the work for those that do not.</summary>
+    internal bool[] NeedsInputGrad { get; private set; } = [];
+
+    /// <summary>True once a backward pass without retainGraph has freed this node.</summary>
+    internal bool Released { get; private set; }
+
+    /// <summary>The output, when the user asked it to keep its gradient (<see cref="Variable.RetainGrad"/>).</summary>
+    internal Variable? RetainedOutput { get; set; }
+
+    /// <summary>The op's name in messages and graph dumps.</summary>
+    public virtual string Name => GetType().Name;
+
+    /// <summary>
+    /// Given the gradient of the output, writes the gradient for each input that needs one into
+    /// <paramref name="inputGrads"/>. A gradient may have the broadcast shape; the engine sums it to the input's shape.
+    /// </summary>
+    internal abstract void Backward(Tensor grad, Tensor?[] inputGrads);
+
+    /// <summary>Drops saved tensors; called once the node has done its backward (unless the graph is retained).</summary>
+    protected virtual void ReleaseSaved()
+    {
+    }
+
+    internal void Release()
+    {
+        Released = true;
+        Inputs = [];
+        ReleaseSaved();
+    }
+
+    /// <summary>Wraps a forward result: records this node when grad mode is on and some input requires grad.</summary>
+    protected Variable Record(Tensor result, Variable input) => RecordCore(result, [input]);
+
+    /// <inheritdoc cref="Record(Tensor, Variable)"/>
+    protected Variable Record(Tensor result, Variable first, Variable second) => RecordCore(result, [first, second]);
+
+    /// <inheritdoc cref="Record(Tensor, Variable)"/>
+    protected Variable Record(Tensor result, Variable[] inputs) => RecordCore(result, inputs);
+
+    private Variable RecordCore(Tensor result, Variable[] inputs)
+    {
+        if (!GradMode.IsEnabled)
+        {
+            return new Variable(result);
+        }
+        bool any = false;
+        var needs = new bool[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            needs[i] = inputs[i].RequiresGrad;
+            any |= needs[i];
+        }
+        if (!any)
+        {
+            return new Variable(result);
+        }
+        Inputs = inputs;
+        NeedsInputGrad = needs;
+        return new Variable(result, this);
+    }
+}

@@ -1,0 +1,320 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace AutoGrad.Kernels;
+
+/// <summary>
+/// Single-precision matrix multiply, C = op(A) op(B) (+ C), in the GotoBLAS structure: B is packed into panels of
+/// <see cref="NR"/> columns and A into panels of <see cref="MR"/> rows, cache blocked by <see cref="KC"/> (depth) and
+/// <see cref="MC"/> (rows), and a register-tiled micro-kernel keeps an MR x NR block of C in vector registers.
+/// Transposed operands are handled while packing, never materialized. Large products split the rows of C across
+/// cores; every element of C is computed by the same sequence of operations whatever the thread count.
+/// </summary>
+internal static unsafe class Gemm
+{
+    private const int MR = 6;
+    private const int NR = 16;
+    private const int KC = 256;
+    private const int MC = 96;
+    private const int NC = 2048;
+    private const long ParallelThreshold = 1L << 20; // multiply-adds below which threads cost more than they save
+
+    /// <summary>
+    /// C[m, n] = op(A)[m, k] * op(B)[k, n], or C += that when <paramref name="accumulate"/>. A is stored [m, k]
+    /// (or [k, m] when <paramref name="transA"/>), B is stored [k, n] (or [n, k] when <paramref name="transB"/>), all row-major.
+    /// </summary>
+    public static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
+        bool transA = false, bool transB = false, bool accumulate = false)
+    {
+        if ((long)m * k > a.Length || (long)k * n > b.Length || (long)m * n > c.Length)
+        {
+            throw new ArgumentException($"Gemm: buffers of {a.Length}, {b.Length}, {c.Length} floats are too small for m={m}, n={n}, k={k}.");
+        }
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+        if (k == 0)
+        {
+            if (!accumulate)
+            {
+                c[..(m * n)].Clear();
+            }
+            return;
+        }
+        if (!Vector256.IsHardwareAccelerated)
+        {
+            Reference(a, b, c, m, n, k, transA, transB, accumulate);
+            return;
+        }
+
+        int threads = (long)m * n * k >= ParallelThreshold ? Math.Min(Environment.ProcessorCount, (m + MR - 1) / MR) : 1;
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            var job = new Job(pa, pb, pc, m, n, k, transA, transB);
+            for (int jc = 0; jc < n; jc += NC)
+            {
+                int nc = Math.Min(NC, n - jc);
+                int panelsB = (nc + NR - 1) / NR;
+                for (int pcIndex = 0; pcIndex < k; pcIndex += KC)
+                {
+                    int kc = Math.Min(KC, k - pcIndex);
+                    float[] packedB = ArrayPool<float>.Shared.Rent(panelsB * NR * kc);
+                    try
+                    {
+                        fixed (float* bp = packedB)
+                        {
+                            job.PackB(bp, pcIndex, kc, jc, nc);
+                            bool add = accumulate || pcIndex > 0;
+                            if (threads <= 1)
+                            {
+                                job.RowBlocks(0, m, bp, pcIndex, kc, jc, nc, add);
+                            }
+                            else
+                            {
+                                // Split rows into one contiguous band per thread, each band a multiple of MR.
+                                int band = ((m + threads - 1) / threads + MR - 1) / MR * MR;
+                                var local = job;
+                                nint bpAddress = (nint)bp;
+                                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+                                {
+                                    int start = t * band;
+                                    int end = Math.Min(m, start + band);
+                                    if (start < end)
+                                    {
+                                        local.RowBlocks(start, end, (float*)bpAddress, pcIndex, kc, jc, nc, add);
+                                    }
+                                });
+                            }
+                        }
+                    }
+                    finally
+                    {
+                        ArrayPool<float>.Shared.Return(packedB);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The plain triple loop: the fallback without SIMD, and the reference the tests compare against.</summary>
+    internal static void Reference(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
+        bool transA, bool transB, bool accumulate)
+    {
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                float sum = 0;
+                for (int p = 0; p < k; p++)
+                {
+                    float av = transA ? a[p * m + i] : a[i * k + p];
+                    float bv = transB ? b[j * k + p] : b[p * n + j];
+                    sum += av * bv;
+                }
+                c[i * n + j] = accumulate ? c[i * n + j] + sum : sum;
+            }
+        }
+    }
+
+    private readonly struct Job(float* a, float* b, float* c, int m, int n, int k, bool transA, bool transB)
+    {
+        /// <summary>Packs B[p0..p0+kc, j0..j0+nc] into column panels: panel q holds kc rows of NR values, zero padded.</summary>
+        public void PackB(float* destination, int p0, int kc, int j0, int nc)
+        {
+            for (int q = 0; q < nc; q += NR)
+            {
+                int cols = Math.Min(NR, nc - q);
+                float* panel = destination + q * kc;
+                for (int p = 0; p < kc; p++)
+                {
+                    float* row = panel + p * NR;
+                    if (!transB)
+                    {
+                        float* src = b + (long)(p0 + p) * n + j0 + q;
+                        if (cols == NR)
+                        {
+                            Vector256.Store(Vector256.Load(src), row);
+                            Vector256.Store(Vector256.Load(src + 8), row + 8);
+                            continue;
+                        }
+                        for (int j = 0; j < cols; j++)
+                        {
+                            row[j] = src[j];
+                        }
+                    }
+                    else
+                    {
+                        float* src = b + (long)(j0 + q) * k + p0 + p;
+                        for (int j = 0; j < cols; j++)
+                        {
+                            row[j] = src[(long)j * k];
+                        }
+                    }
+                    for (int j = cols; j < NR; j++)
+                    {
+                        row[j] = 0;
+                    }
+                }
+            }
+        }
+
+        /// <summary>Packs A[i0..i0+mc, p0..p0+kc] into row panels: panel r holds kc columns of MR values, zero padded.</summary>
+        private void PackA(float* destination, int i0, int mc, int p0, int kc)
+        {
+            for (int r = 0; r < mc; r += MR)
+            {
+                int rows = Math.Min(MR, mc - r);
+                float* panel = destination + r * kc;
+                for (int p = 0; p < kc; p++)
+                {
+                    float* column = panel + p * MR;
+                    for (int i = 0; i < rows; i++)
+                    {
+                        int row = i0 + r + i;
+                        column[i] = transA ? a[(long)(p0 + p) * m + row] : a[(long)row * k + p0 + p];
+                    }
+                    for (int i = rows; i < MR; i++)
+                    {
+                        column[i] = 0;
+                    }
+                }
+            }
+        }
+
+        /// <summary>Rows [rowStart, rowEnd) of C for one packed block of B.</summary>
+        public void RowBlocks(int rowStart, int rowEnd, float* packedB, int p0, int kc, int j0, int nc, bool add)
+        {
+            int mcMax = Math.Min(MC, rowEnd - rowStart);
+            float[] packedA = ArrayPool<float>.Shared.Rent(((mcMax + MR - 1) / MR) * MR * kc);
+            try
+            {
+                fixed (float* ap = packedA)
+                {
+                    for (int ic = rowStart; ic < rowEnd; ic += MC)
+                    {
+                        int mc = Math.Min(MC, rowEnd - ic);
+                        PackA(ap, ic, mc, p0, kc);
+                        for (int jr = 0; jr < nc; jr += NR)
+                        {
+                            for (int ir = 0; ir < mc; ir += MR)
+                            {
+                                MicroKernel(kc, ap + ir * kc, packedB + jr * kc, c + (long)(ic + ir) * n + j0 + jr, n,
+                                    Math.Min(MR, mc - ir), Math.Min(NR, nc - jr), add);
+                            }
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(packedA);
+            }
+        }
+    }
+
+    /// <summary>C[0..rows, 0..cols] (+)= the product of one A panel and one B panel, accumulated in 12 vector registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MicroKernel(int kc, float* a, float* b, float* c, int ldc, int rows, int cols, bool add)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + 8);
+            var av = Vector256.Create(a[0]);
+            c00 = Vector256.FusedMultiplyAdd(av, b0, c00);
+            c01 = Vector256.FusedMultiplyAdd(av, b1, c01);
+            av = Vector256.Create(a[1]);
+            c10 = Vector256.FusedMultiplyAdd(av, b0, c10);
+            c11 = Vector256.FusedMultiplyAdd(av, b1, c11);
+            av = Vector256.Create(a[2]);
+            c20 = Vector256.FusedMultiplyAdd(av, b0, c20);
+            c21 = Vector256.FusedMultiplyAdd(av, b1, c21);
+            av = Vector256.Create(a[3]);
+            c30 = Vector256.FusedMultiplyAdd(av, b0, c30);
+            c31 = Vector256.FusedMultiplyAdd(av, b1, c31);
+            av = Vector256.Create(a[4]);
+            c40 = Vector256.FusedMultiplyAdd(av, b0, c40);
+            c41 = Vector256.FusedMultiplyAdd(av, b1, c41);
+            av = Vector256.Create(a[5]);
+            c50 = Vector256.FusedMultiplyAdd(av, b0, c50);
+            c51 = Vector256.FusedMultiplyAdd(av, b1, c51);
+            a += MR;
+            b += NR;
+        }
+
+        if (rows == MR && cols == NR)
+        {
+            StoreRow(c, c00, c01, add);
+            StoreRow(c + ldc, c10, c11, add);
+            StoreRow(c + 2 * ldc, c20, c21, add);
+            StoreRow(c + 3 * ldc, c30, c31, add);
+            StoreRow(c + 4 * ldc, c40, c41, add);
+            StoreRow(c + 5 * ldc, c50, c51, add);
+            return;
+        }
+
+        // Edge tile: spill to a stack tile, then copy the valid part.
+        float* tile = stackalloc float[MR * NR];
+        Vector256.Store(c00, tile); Vector256.Store(c01, tile + 8);
+        Vector256.Store(c10, tile + 16); Vector256.Store(c11, tile + 24);
+        Vector256.Store(c20, tile + 32); Vector256.Store(c21, tile + 40);
+        Vector256.Store(c30, tile + 48); Vector256.Store(c31, tile + 56);
+        Vector256.Store(c40, tile + 64); Vector256.Store(c41, tile + 72);
+        Vector256.Store(c50, tile + 80); Vector256.Store(c51, tile + 88);
+        for (int i = 0; i < rows; i++)
+        {
+            float* row = c + (long)i * ldc;
+            for (int j = 0; j < cols; j++)
+            {
+                row[j] = add ? row[j] + tile[i * NR + j] : tile[i * NR + j];
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(float* c, Vector256<float> v0, Vector256<float> v1, bool add)
+    {
+        if (add)
+        {
+            v0 += Vector256.Load(c);
+            v1 += Vector256.Load(c + 8);
+        }
+        Vector256.Store(v0, c);
+        Vector256.Store(v1, c + 8);
+    }
+
+    /// <summary>
+    /// A batch of products whose batch dims broadcast: for each index of <paramref name="batchShape"/> multiplies the
+    /// A and B matrices found at the given batch strides (0 where an operand is broadcast) into consecutive C matrices.
+    /// </summary>
+    public static void MultiplyBatched(ReadOnlySpan<float> a, ReadOnlySpan<int> aBatchStrides, ReadOnlySpan<float> b, ReadOnlySpan<int> bBatchStrides,
+        Span<float> c, ReadOnlySpan<int> batchShape, int m, int n, int k, bool transA, bool transB)
+    {
+        int rank = batchShape.Length;
+        int batches = Shapes.Numel(batchShape);
+        Span<int> index = stackalloc int[Math.Max(rank, 1)];
+        index.Clear();
+        int ao = 0, bo = 0;
+        for (int t = 0; t < batches; t++)
+        {
+            Multiply(a[ao..], b[bo..], c.Slice(t * m * n, m * n), m, n, k, transA, transB);
+            for (int d = rank - 1; d >= 0; d--)
+            {
+                index[d]++;
+                ao += aBatchStrides[d];
+                bo += bBatchStrides[d];
+                if (index[d] < batchShape[d])
+                {
+                    break;
+                }
+                ao -= aBatchStrides[d] * batchShape[d];
+                bo -= bBatchStrides[d] * batchShape[d];
+                index[d] = 0;
+            }
+        }
+    }
+}

@@ -1,0 +1,122 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace AutoGrad.Kernels;
+
+/// <summary>An elementwise function of one value, in scalar and vector form (the vector form must agree with the scalar one).</summary>
+internal interface IUnaryMap
+{
+    float Invoke(float x);
+    Vector<float> Invoke(Vector<float> x);
+}
+
+/// <summary>An elementwise function of two values, in scalar and vector form.</summary>
+internal interface IBinaryMap
+{
+    float Invoke(float x, float y);
+    Vector<float> Invoke(Vector<float> x, Vector<float> y);
+}
+
+/// <summary>
+/// The one shared loop behind every fused elementwise kernel that TensorPrimitives lacks: a vector body over
+/// <see cref="Vector{T}"/> and a scalar tail. The operator is a struct, so each kernel is specialized and inlined.
+/// </summary>
+internal static class Map
+{
+    public static void Apply<T>(T op, ReadOnlySpan<float> x, Span<float> destination) where T : struct, IUnaryMap
+    {
+        CheckLengths(x.Length, x.Length, destination.Length);
+        int i = 0;
+        int w = Vector<float>.Count;
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        ref float dr = ref MemoryMarshal.GetReference(destination);
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; i <= x.Length - w; i += w)
+            {
+                var v = Vector.LoadUnsafe(ref xr, (nuint)i);
+                op.Invoke(v).StoreUnsafe(ref dr, (nuint)i);
+            }
+        }
+        for (; i < x.Length; i++)
+        {
+            Unsafe.Add(ref dr, i) = op.Invoke(Unsafe.Add(ref xr, i));
+        }
+    }
+
+    public static void Apply<T>(T op, ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> destination) where T : struct, IBinaryMap
+    {
+        CheckLengths(x.Length, y.Length, destination.Length);
+        int i = 0;
+        int w = Vector<float>.Count;
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        ref float yr = ref MemoryMarshal.GetReference(y);
+        ref float dr = ref MemoryMarshal.GetReference(destination);
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; i <= x.Length - w; i += w)
+            {
+                var vx = Vector.LoadUnsafe(ref xr, (nuint)i);
+                var vy = Vector.LoadUnsafe(ref yr, (nuint)i);
+                op.Invoke(vx, vy).StoreUnsafe(ref dr, (nuint)i);
+            }
+        }
+        for (; i < x.Length; i++)
+        {
+            Unsafe.Add(ref dr, i) = op.Invoke(Unsafe.Add(ref xr, i), Unsafe.Add(ref yr, i));
+        }
+    }
+
+    /// <summary>x is a vector, y one value used for every element.</summary>
+    public static void Apply<T>(T op, ReadOnlySpan<float> x, float y, Span<float> destination) where T : struct, IBinaryMap
+    {
+        CheckLengths(x.Length, x.Length, destination.Length);
+        int i = 0;
+        int w = Vector<float>.Count;
+        var vy = new Vector<float>(y);
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        ref float dr = ref MemoryMarshal.GetReference(destination);
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; i <= x.Length - w; i += w)
+            {
+                op.Invoke(Vector.LoadUnsafe(ref xr, (nuint)i), vy).StoreUnsafe(ref dr, (nuint)i);
+            }
+        }
+        for (; i < x.Length; i++)
+        {
+            Unsafe.Add(ref dr, i) = op.Invoke(Unsafe.Add(ref xr, i), y);
+        }
+    }
+
+    /// <summary>x one value used for every element, y a vector.</summary>
+    public static void Apply<T>(T op, float x, ReadOnlySpan<float> y, Span<float> destination) where T : struct, IBinaryMap
+    {
+        CheckLengths(y.Length, y.Length, destination.Length);
+        int i = 0;
+        int w = Vector<float>.Count;
+        var vx = new Vector<float>(x);
+        ref float yr = ref MemoryMarshal.GetReference(y);
+        ref float dr = ref MemoryMarshal.GetReference(destination);
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; i <= y.Length - w; i += w)
+            {
+                op.Invoke(vx, Vector.LoadUnsafe(ref yr, (nuint)i)).StoreUnsafe(ref dr, (nuint)i);
+            }
+        }
+        for (; i < y.Length; i++)
+        {
+            Unsafe.Add(ref dr, i) = op.Invoke(x, Unsafe.Add(ref yr, i));
+        }
+    }
+
+    private static void CheckLengths(int x, int y, int destination)
+    {
+        if (x != y || destination < x)
+        {
+            throw new ArgumentException($"Kernel: input lengths {x} and {y} with a destination of {destination}; inputs must match and the destination must be at least as long.");
+        }
+    }
+}

@@ -1,0 +1,63 @@
+using System.Numerics.Tensors;
+using AutoGrad.Autograd;
+using AutoGrad.Kernels;
+
+namespace AutoGrad.Ops;
+
+internal sealed class Relu : Function
+{
+    private Tensor? _result;
+
+    public static Variable Apply(Variable x)
+    {
+        var result = TensorMath.Unary(x.Value, static (s, d) => TensorPrimitives.Max(s, 0f, d));
+        return new Relu { _result = result }.Record(result, x);
+    }
+
+    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
+    {
+        // self: grad * (result > 0)
+        inputGrads[0] = TensorMath.Map(default(ReluBackwardMap), grad, _result!, Name);
+    }
+
+    protected override void ReleaseSaved() => _result = null;
+}
+
+internal sealed class Tanh : Function
+{
+    private Tensor? _result;
+
+    public static Variable Apply(Variable x)
+    {
+        var result = TensorMath.Unary(x.Value, static (s, d) => TensorPrimitives.Tanh(s, d));
+        return new Tanh { _result = result }.Record(result, x);
+    }
+
+    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
+    {
+        // self: grad * (1 - result^2)
+        inputGrads[0] = TensorMath.Map(default(TanhBackwardMap), grad, _result!, Name);
+    }
+
+    protected override void ReleaseSaved() => _result = null;
+}
+
+/// <summary>1 / (1 + e^-x); exp overflows only to +Inf, giving exactly 0, so large |x| stays finite and NaN-free.</summary>
+internal sealed class Sigmoid : Function
+{
+    private Tensor? _result;
+
+    public static Variable Apply(Variable x)
+    {
+        var result = TensorMath.Unary(x.Value, static (s, d) => TensorPrimitives.Sigmoid(s, d));
+        return new Sigmoid { _result = result }.Record(result, x);
+    }
+
+    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
+    {
+        // self: grad * result * (1 - result)
+        inputGrads[0] = TensorMath.Map(default(SigmoidBackwardMap), grad, _result!, Name);
+    }
+
+    protected override void ReleaseSaved() => _result = null;
+}

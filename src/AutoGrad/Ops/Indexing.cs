@@ -1,0 +1,111 @@
+using AutoGrad.Autograd;
+using AutoGrad.Kernels;
+
+namespace AutoGrad.Ops;
+
+/// <summary>
+/// Selects entries along one dim by index (repeats allowed): IndexSelect, and Slice as the special case of an
+/// arithmetic index sequence. Backward scatter-adds the gradient to the selected positions.
+/// </summary>
+internal sealed class Select : Function
+{
+    private string _name = "IndexSelect";
+    private int[] _inputShape = [];
+    private int _dim;
+    private int[] _indices = [];
+
+    public override string Name => _name;
+
+    /// <summary><paramref name="indices"/> must be in range for <paramref name="dim"/> (validated by the caller).</summary>
+    public static Variable Apply(Variable x, int dim, int[] indices, string name)
+    {
+        var shape = x.Value.ShapeArray;
+        var (outer, size, inner) = Split(shape, dim);
+        var outShape = (int[])shape.Clone();
+        outShape[dim] = indices.Length;
+        var result = Tensor.EmptyOwned(outShape);
+        Layout.Gather(x.Value.AsReadOnlySpan(), outer, size, inner, indices, result.AsSpan());
+        return new Select { _name = name, _inputShape = shape, _dim = dim, _indices = indices }.Record(result, x);
+    }
+
+    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
+    {
+        // self: zeros(self.shape).index_add_(dim, index, grad)
+        var (outer, size, inner) = Split(_inputShape, _dim);
+        var g = Tensor.ZerosOwned((int[])_inputShape.Clone());
+        Layout.ScatterAdd(grad.AsReadOnlySpan(), outer, size, inner, _indices, g.AsSpan());
+        inputGrads[0] = g;
+    }
+
+    internal static (int Outer, int Size, int Inner) Split(ReadOnlySpan<int> shape, int dim)
+    {
+        int outer = 1, inner = 1;
+        for (int d = 0; d < dim; d++)
+        {
+            outer *= shape[d];
+        }
+        for (int d = dim + 1; d < shape.Length; d++)
+        {
+            inner *= shape[d];
+        }
+        return (outer, shape[dim], inner);
+    }
+}
+
+/// <summary>Joins tensors along an existing dim (shapes validated by the caller).</summary>
+internal sealed class Concat : Function
+{
+    private int _dim;
+    private int[] _sizes = [];
+
+    public static Variable Apply(Variable[] xs, int dim)
+    {
+        var shape = (int[])xs[0].Value.ShapeArray.Clone();
+        var sizes = new int[xs.Length];
+        int total = 0;
+        for (int i = 0; i < xs.Length; i++)
+        {
+            sizes[i] = xs[i].Value.Shape[dim];
+            total += sizes[i];
+        }
+        shape[dim] = total;
+        var result = Tensor.ZerosOwned(shape);
+        var (outer, _, inner) = Select.Split(shape, dim);
+        int offset = 0;
+        for (int i = 0; i < xs.Length; i++)
+        {
+            Layout.ScatterAdd(xs[i].Value.AsReadOnlySpan(), outer, total, inner, Range(offset, sizes[i]), result.AsSpan());
+            offset += sizes[i];
+        }
+        return new Concat { _dim = dim, _sizes = sizes }.Record(result, xs);
+    }
+
+    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
+    {
+        // input i: grad.narrow(dim, offset_i, size_i)
+        var (outer, total, inner) = Select.Split(grad.Shape, _dim);
+        int offset = 0;
+        for (int i = 0; i < _sizes.Length; i++)
+        {
+            if (NeedsInputGrad[i])
+            {
+                var shape = (int[])grad.ShapeArray.Clone();
+                shape[_dim] = _sizes[i];
+                var g = Tensor.EmptyOwned(shape);
+                Layout.Gather(grad.AsReadOnlySpan(), outer, total, inner, Range(offset, _sizes[i]), g.AsSpan());
+                inputGrads[i] = g;
+            }
+            offset += _sizes[i];
+        }
+    }
+
+    private static int[] Range(int start, int count)
+    {
+        var r = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            r[i] = start + i;
+        }
+        return r;
+    }
+}

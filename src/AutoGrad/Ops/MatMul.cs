@@ -1,0 +1,40 @@
+using AutoGrad.Autograd;
+
+namespace AutoGrad.Ops;
+
+/// <summary>
+/// Batched matrix product of x [..., m, k] and y [..., k, n] with broadcast batch dims. Vector operands are promoted
+/// to matrices by the public API, so this node only sees rank &gt;= 2.
+/// </summary>
+internal sealed class MatMul : Function
+{
+    private Tensor? _x, _y;
+
+    public static Variable Apply(Variable x, Variable y)
+    {
+        var xs = x.Value.Shape;
+        var ys = y.Value.Shape;
+        if (xs[^1] != ys[^2])
+        {
+            throw new ArgumentException(
+                $"MatMul: shapes {Shapes.Format(xs)} and {Shapes.Format(ys)} are not aligned: the last dim of the first ({xs[^1]}) must equal the second-to-last dim of the second ({ys[^2]}).");
+        }
+        var result = TensorMath.MatMul(x.Value, y.Value, transX: false, transY: false);
+        return new MatMul { _x = x.Value, _y = y.Value }.Record(result, x, y);
+    }
+
+    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
+    {
+        // self: grad @ other^T; other: self^T @ grad   (batch dims summed back by the engine)
+        if (NeedsInputGrad[0])
+        {
+            inputGrads[0] = TensorMath.MatMul(grad, _y!, transX: false, transY: true);
+        }
+        if (NeedsInputGrad[1])
+        {
+            inputGrads[1] = TensorMath.MatMul(_x!, grad, transX: true, transY: false);
+        }
+    }
+
+    protected override void ReleaseSaved() => (_x, _y) = (null, null);
+}

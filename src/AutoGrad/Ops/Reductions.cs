@@ -1,0 +1,81 @@
+using AutoGrad.Autograd;
+using AutoGrad.Kernels;
+
+namespace AutoGrad.Ops;
+
+/// <summary>Sum over the given dims (sorted, normalized by the caller).</summary>
+internal sealed class Sum : Function
+{
+    private int[] _inputShape = [];
+    private int[] _keptShape = [];
+
+    public static Variable Apply(Variable x, int[] dims, bool keepDim)
+    {
+        var result = TensorMath.Sum(x.Value, dims, keepDim);
+        var node = new Sum { _inputShape = x.Value.ShapeArray, _keptShape = TensorMath.ReducedShape(x.Value.Shape, dims, keepDim: true) };
+        return node.Record(result, x);
+    }
+
+    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
+    {
+        // self: grad expanded back over the reduced dims
+        inputGrads[0] = TensorMath.Expand(grad.WithShape(_keptShape), _inputShape);
+    }
+}
+
+/// <summary>
+/// Max or min over the given dims (like torch.amax/amin). NaN propagates. The gradient is shared evenly among tied
+/// extreme values, as PyTorch does for amax/amin and for the all-dims max()/min().
+/// </summary>
+internal sealed class Extremum : Function
+{
+    private Tensor? _x, _keptResult;
+    private bool _isMax;
+
+    public override string Name => _isMax ? "Max" : "Min";
+
+    public static Variable Apply(Variable x, int[] dims, bool keepDim, bool isMax)
+    {
+        string name = isMax ? "Max" : "Min";
+        foreach (int d in dims)
+        {
+            if (x.Value.Shape[d] == 0)
+            {
+                throw new ArgumentException($"{name}: cannot reduce dim {d} of size 0 (shape {Shapes.Format(x.Value.Shape)}); an empty reduction has no {name.ToLowerInvariant()}imum.");
+            }
+        }
+        if (x.Value.Length == 0 && dims.Length == 0 && x.Value.Rank == 0)
+        {
+            throw new ArgumentException($"{name}: cannot reduce an empty tensor.");
+        }
+        var kept = isMax
+            ? TensorMath.Reduction(default(MaxReduce), x.Value, dims, keepDim: true)
+            : TensorMath.Reduction(default(MinReduce), x.Value, dims, keepDim: true);
+        var result = keepDim ? kept : kept.WithShape(TensorMath.ReducedShape(x.Value.Shape, dims, keepDim: false));
+        return new Extremum { _x = x.Value, _keptResult = kept, _isMax = isMax }.Record(result, x);
+    }
+
+    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
+    {
+        // self: grad * (self == result) / count(self == result)
+        var mask = TensorMath.Map(default(EqualMaskMap), _x!, _keptResult!, Name);
+        var count = TensorMath.Sum(mask, ReducedDims(), keepDim: true);
+        var share = TensorMath.Divide(grad.WithShape(_keptResult!.ShapeArray), count);
+        inputGrads[0] = TensorMath.Multiply(mask, share);
+    }
+
+    private int[] ReducedDims()
+    {
+        var dims = new List<int>();
+        for (int d = 0; d < _x!.Rank; d++)
+        {
+            if (_keptResult!.Shape[d] == 1 && _x.Shape[d] != 1)
+            {
+                dims.Add(d);
+            }
+        }
+        return dims.ToArray();
+    }
+
+    protected override void ReleaseSaved() => (_x, _keptResult) = (null, null);
+}

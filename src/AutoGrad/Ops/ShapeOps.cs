@@ -1,0 +1,41 @@
+using AutoGrad.Autograd;
+
+namespace AutoGrad.Ops;
+
+/// <summary>A new shape over the same elements; the result shares the input's buffer.</summary>
+internal sealed class Reshape : Function
+{
+    private int[] _inputShape = [];
+
+    public static Variable Apply(Variable x, int[] shape)
+    {
+        var target = Tensor.ResolveReshape(x.Value.Shape, x.Value.Length, shape, nameof(Reshape));
+        return new Reshape { _inputShape = x.Value.ShapeArray }.Record(x.Value.WithShape(target), x);
+    }
+
+    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
+    {
+        // self: grad.reshape(self.shape)
+        inputGrads[0] = grad.WithShape(_inputShape);
+    }
+}
+
+/// <summary>Reorders dims: output dim d is input dim permutation[d] (validated by the caller).</summary>
+internal sealed class Permute : Function
+{
+    private int[] _permutation = [];
+
+    public static Variable Apply(Variable x, int[] permutation)
+        => new Permute { _permutation = permutation }.Record(TensorMath.Permute(x.Value, permutation), x);
+
+    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
+    {
+        // self: grad.permute(inverse(permutation))
+        var inverse = new int[_permutation.Length];
+        for (int d = 0; d < inverse.Length; d++)
+        {
+            inverse[_permutation[d]] = d;
+        }
+        inputGrads[0] = TensorMath.Permute(grad, inverse);
+    }
+}

@@ -1,0 +1,108 @@
+using AutoGrad.Autograd;
+
+namespace AutoGrad;
+
+/// <summary>
+/// A node of the dynamic graph, and what users compute with (PyTorch's tensor with autograd). Every operation on
+/// variables is recorded while <see cref="GradMode.IsEnabled"/>; <see cref="Backward(Tensor?, bool)"/> then computes
+/// the gradient of the output with respect to every leaf that requires one.
+/// </summary>
+public sealed partial class Variable
+{
+    private bool _requiresGrad;
+
+    /// <summary>A leaf variable holding <paramref name="value"/>.</summary>
+    /// <param name="value">The data; shared, not copied.</param>
+    /// <param name="requiresGrad">Whether Backward should compute a gradient for this leaf.</param>
+    /// <param name="name">An optional name shown in messages and graph dumps.</param>
+    public Variable(Tensor value, bool requiresGrad = false, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        Value = value;
+        _requiresGrad = requiresGrad;
+        Name = name;
+    }
+
+    internal Variable(Tensor value, Function gradFn)
+    {
+        Value = value;
+        GradFn = gradFn;
+        _requiresGrad = true;
+    }
+
+    /// <summary>The data.</summary>
+    public Tensor Value { get; }
+
+    /// <summary>
+    /// The accumulated gradient of a leaf after Backward (null before the first one). Backward adds to it, as in
+    /// PyTorch; clear it with <see cref="ZeroGrad"/>. Interior variables keep one only after <see cref="RetainGrad"/>.
+    /// </summary>
+    public Tensor? Grad { get; set; }
+
+    /// <summary>Whether a gradient flows to this variable. Only leaves may change it.</summary>
+    public bool RequiresGrad
+    {
+        get => _requiresGrad;
+        set
+        {
+            if (GradFn is not null)
+            {
+                throw new InvalidOperationException(
+                    $"RequiresGrad can only be changed on leaf variables; this one is the result of {GradFn.Name}. Use Detach() for a leaf copy.");
+            }
+            _requiresGrad = value;
+        }
+    }
+
+    /// <summary>True when this variable was created by the user rather than computed by a recorded op.</summary>
+    public bool IsLeaf => GradFn is null;
+
+    /// <summary>An optional name for messages and graph dumps.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The name of the op that produced this variable (null for leaves).</summary>
+    public string? GradFnName => GradFn?.Name;
+
+    internal Function? GradFn { get; }
+
+    /// <summary>The shape of <see cref="Value"/>.</summary>
+    public ReadOnlySpan<int> Shape => Value.Shape;
+
+    /// <summary>The rank of <see cref="Value"/>.</summary>
+    public int Rank => Value.Rank;
+
+    /// <summary>The single value of a one-element variable.</summary>
+    public float Item() => Value.Item();
+
+    /// <summary>
+    /// Computes the gradient of this variable with respect to every leaf that requires grad and adds it to their
+    /// <see cref="Grad"/>. A scalar (one-element) output needs no <paramref name="gradient"/>; any other output needs
+    /// the gradient of some scalar with respect to it. The graph is released afterwards unless
+    /// <paramref name="retainGraph"/> is true, and a second Backward through a released graph throws.
+    /// </summary>
+    public void Backward(Tensor? gradient = null, bool retainGraph = false) => Engine.Backward(this, gradient, retainGraph);
+
+    /// <summary>Backward with an implicit gradient of ones for a scalar output; see <see cref="Backward(Tensor?, bool)"/>.</summary>
+    public void Backward(bool retainGraph) => Engine.Backward(this, null, retainGraph);
+
+    /// <summary>A new leaf sharing this variable's data, cut from the graph (no gradient flows through it).</summary>
+    public Variable Detach() => new(Value, requiresGrad: false, Name);
+
+    /// <summary>Clears the accumulated gradient (sets it to zero in place, keeping the buffer).</summary>
+    public void ZeroGrad() => Grad?.AsSpan().Clear();
+
+    /// <summary>Asks an interior variable to keep its gradient in <see cref="Grad"/> during Backward.</summary>
+    public void RetainGrad()
+    {
+        if (GradFn is not null)
+        {
+            GradFn.RetainedOutput = this;
+        }
+    }
+
+    /// <summary>The value, and the op that produced it.</summary>
+    public override string ToString()
+        => GradFn is null
+            ? $"Variable({Value}{(RequiresGrad ? ", requires_grad" : "")})"
+            : $"Variable({Value}, grad_fn={GradFn.Name})";
+}
