@@ -6,7 +6,7 @@ namespace AutoGrad;
 /// The functional API (like <c>torch.nn.functional</c> plus the tensor math of <c>torch</c>): every differentiable
 /// operation on <see cref="Variable"/>s. Arguments are validated here, with messages that name the op and the shapes.
 /// </summary>
-public static class F
+public static partial class F
 {
     // ---- arithmetic ------------------------------------------------------------------------------------------------
 

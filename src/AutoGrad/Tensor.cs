@@ -105,11 +105,14 @@ public sealed class Tensor
     /// <summary>A rank-0 tensor holding <paramref name="value"/>.</summary>
     public static Tensor Scalar(float value) => new([value], []);
 
-    /// <summary>A tensor holding a copy of <paramref name="data"/> with the given shape (a 1-D tensor if no shape is given).</summary>
+    /// <summary>
+    /// A tensor holding a copy of <paramref name="data"/> with the given shape; with no shape, a 1-D tensor (use
+    /// <see cref="Scalar"/> or <see cref="Reshape"/> with no dims for rank 0).
+    /// </summary>
     public static Tensor FromArray(float[] data, params int[] shape)
     {
         ArgumentNullException.ThrowIfNull(data);
-        if (shape.Length == 0 && data.Length != 1)
+        if (shape.Length == 0)
         {
             shape = [data.Length];
         }

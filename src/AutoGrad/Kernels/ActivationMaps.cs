@@ -1,0 +1,182 @@
+using System.Numerics;
+
+namespace AutoGrad.Kernels;
+
+// Elementwise activations and their derivatives as fused maps (forward and backward side by side per function).
+// Those with no vector math in System.Numerics evaluate the scalar form per lane, so both paths agree exactly.
+
+internal static class Lanes
+{
+    /// <summary>Applies a scalar function to each lane of one vector.</summary>
+    public static Vector<float> Apply<T>(T map, Vector<float> x) where T : struct, IUnaryMap
+    {
+        Span<float> lanes = stackalloc float[Vector<float>.Count];
+        for (int i = 0; i < lanes.Length; i++)
+        {
+            lanes[i] = map.Invoke(x[i]);
+        }
+        return new Vector<float>(lanes);
+    }
+
+    /// <summary>Applies a scalar function of two arguments to each pair of lanes.</summary>
+    public static Vector<float> Apply<T>(T map, Vector<float> x, Vector<float> y) where T : struct, IBinaryMap
+    {
+        Span<float> lanes = stackalloc float[Vector<float>.Count];
+        for (int i = 0; i < lanes.Length; i++)
+        {
+            lanes[i] = map.Invoke(x[i], y[i]);
+        }
+        return new Vector<float>(lanes);
+    }
+}
+
+/// <summary>leaky_relu: x if x &gt; 0 else slope * x.</summary>
+internal readonly struct LeakyReluMap(float slope) : IUnaryMap
+{
+    public float Invoke(float x) => x > 0 ? x : x * slope;
+    public Vector<float> Invoke(Vector<float> x) => Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<float>.Zero), x, x * slope);
+}
+
+/// <summary>leaky_relu backward: grad if x &gt; 0 else slope * grad.</summary>
+internal readonly struct LeakyReluBackwardMap(float slope) : IBinaryMap
+{
+    public float Invoke(float grad, float x) => x > 0 ? grad : grad * slope;
+    public Vector<float> Invoke(Vector<float> grad, Vector<float> x) => Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<float>.Zero), grad, grad * slope);
+}
+
+/// <summary>elu: x if x &gt; 0 else alpha * (e^x - 1).</summary>
+internal readonly struct EluMap(float alpha) : IUnaryMap
+{
+    public float Invoke(float x) => x > 0 ? x : alpha * (MathF.Exp(x) - 1f);
+    public Vector<float> Invoke(Vector<float> x) => Lanes.Apply(this, x);
+}
+
+/// <summary>elu backward: grad if x &gt; 0 else grad * alpha * e^x.</summary>
+internal readonly struct EluBackwardMap(float alpha) : IBinaryMap
+{
+    public float Invoke(float grad, float x) => x > 0 ? grad : grad * alpha * MathF.Exp(x);
+    public Vector<float> Invoke(Vector<float> grad, Vector<float> x) => Lanes.Apply(this, grad, x);
+}
+
+/// <summary>softplus: log(1 + e^(beta x)) / beta, or x where beta x &gt; threshold (PyTorch's linear regime).</summary>
+internal readonly struct SoftplusMap(float beta, float threshold) : IUnaryMap
+{
+    public float Invoke(float x) => x * beta > threshold ? x : MathF.Log(1f + MathF.Exp(x * beta)) / beta;
+    public Vector<float> Invoke(Vector<float> x) => Lanes.Apply(this, x);
+}
+
+/// <summary>softplus backward: grad * sigmoid(beta x), or grad in the linear regime.</summary>
+internal readonly struct SoftplusBackwardMap(float beta, float threshold) : IBinaryMap
+{
+    public float Invoke(float grad, float x)
+    {
+        if (x * beta > threshold)
+        {
+            return grad;
+        }
+        float z = MathF.Exp(x * beta);
+        return grad * z / (z + 1f);
+    }
+
+    public Vector<float> Invoke(Vector<float> grad, Vector<float> x) => Lanes.Apply(this, grad, x);
+}
+
+/// <summary>gelu, exact: x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)).</summary>
+internal readonly struct GeluMap : IUnaryMap
+{
+    public float Invoke(float x) => 0.5f * x * (1f + Erf.Invoke(x * 0.70710678118654752f));
+    public Vector<float> Invoke(Vector<float> x) => Lanes.Apply(this, x);
+}
+
+/// <summary>gelu backward, exact: grad * (Phi(x) + x * phi(x)).</summary>
+internal readonly struct GeluBackwardMap : IBinaryMap
+{
+    public float Invoke(float grad, float x)
+    {
+        float cdf = 0.5f * (1f + Erf.Invoke(x * 0.70710678118654752f));
+        float pdf = 0.3989422804014327f * MathF.Exp(-0.5f * x * x);
+        return grad * (cdf + x * pdf);
+    }
+
+    public Vector<float> Invoke(Vector<float> grad, Vector<float> x) => Lanes.Apply(this, grad, x);
+}
+
+/// <summary>gelu, tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).</summary>
+internal readonly struct GeluTanhMap : IUnaryMap
+{
+    public float Invoke(float x)
+    {
+        float inner = 0.7978845608028654f * (x + 0.044715f * x * x * x);
+        return 0.5f * x * (1f + MathF.Tanh(inner));
+    }
+
+    public Vector<float> Invoke(Vector<float> x) => Lanes.Apply(this, x);
+}
+
+/// <summary>gelu backward, tanh approximation (PyTorch's formula).</summary>
+internal readonly struct GeluTanhBackwardMap : IBinaryMap
+{
+    public float Invoke(float grad, float x)
+    {
+        const float Beta = 0.7978845608028654f, Kappa = 0.044715f;
+        float x2 = x * x;
+        float inner = Beta * (x + Kappa * x2 * x);
+        float t = MathF.Tanh(inner);
+        float left = 0.5f * x;
+        float right = 1f + t;
+        float leftDerivative = 0.5f * right;
+        float tanhDerivative = 1f - t * t;
+        float innerDerivative = Beta * (1f + 3f * Kappa * x2);
+        float rightDerivative = left * tanhDerivative * innerDerivative;
+        return grad * (leftDerivative + rightDerivative);
+    }
+
+    public Vector<float> Invoke(Vector<float> grad, Vector<float> x) => Lanes.Apply(this, grad, x);
+}
+
+/// <summary>The error function, evaluated in double precision so the float result is correctly rounded in practice.</summary>
+internal static class Erf
+{
+    public static float Invoke(float x) => (float)Evaluate(x);
+
+    /// <summary>
+    /// erf(x) for |x| &lt; 2.5 by its Maclaurin series (terms fall fast enough that 60 suffice for double precision
+    /// there), beyond by 1 - erfc(x) with erfc's continued fraction; |x| &gt; 6 is ±1 to double precision.
+    /// </summary>
+    public static double Evaluate(double x)
+    {
+        if (double.IsNaN(x))
+        {
+            return double.NaN;
+        }
+        double ax = Math.Abs(x);
+        if (ax > 6)
+        {
+            return Math.Sign(x);
+        }
+        if (ax < 2.5)
+        {
+            // erf(x) = 2/sqrt(pi) * sum_n (-1)^n x^(2n+1) / (n! (2n+1))
+            double term = x, sum = x, x2 = x * x;
+            for (int n = 1; n < 60; n++)
+            {
+                term *= -x2 / n;
+                double contribution = term / (2 * n + 1);
+                sum += contribution;
+                if (Math.Abs(contribution) < 1e-17 * Math.Abs(sum))
+                {
+                    break;
+                }
+            }
+            return 1.1283791670955126 * sum;
+        }
+        // erfc(x) = exp(-x^2)/sqrt(pi) * 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + ...))))), evaluated bottom-up.
+        double fraction = ax;
+        for (int k = 60; k >= 1; k--)
+        {
+            fraction = ax + (k / 2.0) / fraction;
+        }
+        double erfc = Math.Exp(-ax * ax) / (1.7724538509055160 * fraction);
+        return Math.Sign(x) * (1 - erfc);
+    }
+}

@@ -1,0 +1,126 @@
+namespace AutoGrad.Kernels;
+
+/// <summary>The geometry of a 2-D convolution or pooling window over an NCHW tensor.</summary>
+internal readonly record struct ConvGeometry(int Batch, int Channels, int Height, int Width, int KernelH, int KernelW,
+    int StrideH, int StrideW, int PadH, int PadW, int DilationH, int DilationW)
+{
+    public int OutHeight => (Height + 2 * PadH - DilationH * (KernelH - 1) - 1) / StrideH + 1;
+
+    public int OutWidth => (Width + 2 * PadW - DilationW * (KernelW - 1) - 1) / StrideW + 1;
+
+    /// <summary>Output pixels per sample.</summary>
+    public int OutPlane => OutHeight * OutWidth;
+
+    /// <summary>Rows of the column matrix: one per (channel, kernel row, kernel column).</summary>
+    public int PatchSize => Channels * KernelH * KernelW;
+}
+
+/// <summary>
+/// im2col and its adjoint col2im: a convolution becomes one matrix product. The column matrix is
+/// [C*kh*kw, N*OH*OW]: row (c, i, j) holds, for every output pixel of every sample, the input value under kernel tap
+/// (i, j) of channel c (0 in the zero padding). One GEMM with the [O, C*kh*kw] weights then convolves the whole batch.
+/// </summary>
+internal static class Convolution
+{
+    public static void Im2Col(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> columns)
+    {
+        int oh = g.OutHeight, ow = g.OutWidth, plane = g.Height * g.Width;
+        int rowLength = g.Batch * oh * ow;
+        for (int c = 0; c < g.Channels; c++)
+        {
+            for (int i = 0; i < g.KernelH; i++)
+            {
+                for (int j = 0; j < g.KernelW; j++)
+                {
+                    var row = columns.Slice(((c * g.KernelH + i) * g.KernelW + j) * rowLength, rowLength);
+                    int offsetH = i * g.DilationH - g.PadH;
+                    int offsetW = j * g.DilationW - g.PadW;
+                    var (owStart, owEnd) = ValidRange(offsetW, g.StrideW, g.Width, ow);
+                    for (int n = 0; n < g.Batch; n++)
+                    {
+                        var source = x.Slice((n * g.Channels + c) * plane, plane);
+                        for (int y = 0; y < oh; y++)
+                        {
+                            var target = row.Slice((n * oh + y) * ow, ow);
+                            int ih = y * g.StrideH + offsetH;
+                            if ((uint)ih >= (uint)g.Height || owStart >= owEnd)
+                            {
+                                target.Clear();
+                                continue;
+                            }
+                            target[..owStart].Clear();
+                            target[owEnd..].Clear();
+                            var line = source.Slice(ih * g.Width, g.Width);
+                            if (g.StrideW == 1)
+                            {
+                                line.Slice(owStart + offsetW, owEnd - owStart).CopyTo(target[owStart..owEnd]);
+                            }
+                            else
+                            {
+                                for (int xw = owStart, iw = owStart * g.StrideW + offsetW; xw < owEnd; xw++, iw += g.StrideW)
+                                {
+                                    target[xw] = line[iw];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The adjoint of <see cref="Im2Col"/>: adds every column entry back onto the input position it came from.</summary>
+    public static void Col2Im(ReadOnlySpan<float> columns, in ConvGeometry g, Span<float> x)
+    {
+        int oh = g.OutHeight, ow = g.OutWidth, plane = g.Height * g.Width;
+        int rowLength = g.Batch * oh * ow;
+        x.Clear();
+        for (int c = 0; c < g.Channels; c++)
+        {
+            for (int i = 0; i < g.KernelH; i++)
+            {
+                for (int j = 0; j < g.KernelW; j++)
+                {
+                    var row = columns.Slice(((c * g.KernelH + i) * g.KernelW + j) * rowLength, rowLength);
+                    int offsetH = i * g.DilationH - g.PadH;
+                    int offsetW = j * g.DilationW - g.PadW;
+                    var (owStart, owEnd) = ValidRange(offsetW, g.StrideW, g.Width, ow);
+                    for (int n = 0; n < g.Batch; n++)
+                    {
+                        var target = x.Slice((n * g.Channels + c) * plane, plane);
+                        for (int y = 0; y < oh; y++)
+                        {
+                            int ih = y * g.StrideH + offsetH;
+                            if ((uint)ih >= (uint)g.Height || owStart >= owEnd)
+                            {
+                                continue;
+                            }
+                            var source = row.Slice((n * oh + y) * ow, ow);
+                            var line = target.Slice(ih * g.Width, g.Width);
+                            if (g.StrideW == 1)
+                            {
+                                var dst = line.Slice(owStart + offsetW, owEnd - owStart);
+                                System.Numerics.Tensors.TensorPrimitives.Add(dst, source[owStart..owEnd], dst);
+                            }
+                            else
+                            {
+                                for (int xw = owStart, iw = owStart * g.StrideW + offsetW; xw < owEnd; xw++, iw += g.StrideW)
+                                {
+                                    line[iw] += source[xw];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The output columns [start, end) whose input column ow*stride + offset lies inside [0, width).</summary>
+    private static (int Start, int End) ValidRange(int offset, int stride, int width, int outWidth)
+    {
+        int start = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+        int end = width - offset <= 0 ? 0 : Math.Min(outWidth, (width - offset + stride - 1) / stride);
+        return (Math.Min(start, outWidth), Math.Max(end, Math.Min(start, outWidth)));
+    }
+}

@@ -1,0 +1,128 @@
+using AutoGrad.Autograd;
+using AutoGrad.Kernels;
+
+namespace AutoGrad.Ops;
+
+// Loss nodes produce one loss per row (or element); the public API applies the reduction on top.
+
+/// <summary>
+/// Cross-entropy of logits [N, C] against class indices, fused: log-softmax forward, and backward
+/// (softmax - smoothed one-hot) per row, never materializing the softmax's Jacobian.
+/// </summary>
+internal sealed class CrossEntropy : Function
+{
+    private Tensor? _logProbs;
+    private int[] _targets = [];
+    private int _ignoreIndex;
+    private float _smoothing;
+
+    public static Variable Apply(Variable logits, int[] targets, int ignoreIndex, float smoothing)
+    {
+        int n = logits.Value.Shape[0], c = logits.Value.Shape[1];
+        var logProbs = Tensor.EmptyOwned([n, c]);
+        Kernels.Softmax.Forward(logits.Value.AsReadOnlySpan(), n, c, 1, logProbs.AsSpan(), log: true);
+        var losses = Tensor.EmptyOwned([n]);
+        Losses.ClassNll(logProbs.AsReadOnlySpan(), c, targets, ignoreIndex, smoothing, losses.AsSpan());
+        var node = new CrossEntropy { _logProbs = logProbs, _targets = targets, _ignoreIndex = ignoreIndex, _smoothing = smoothing };
+        return node.Record(losses, logits);
+    }
+
+    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
+    {
+        // self: grad_i * (softmax(self)_i - (1 - s) onehot(target_i) - s / C)
+        var logProbs = _logProbs!;
+        var inputGrad = Tensor.EmptyOwned((int[])logProbs.ShapeArray.Clone());
+        Losses.ClassNllLogitsBackward(logProbs.AsReadOnlySpan(), logProbs.Shape[1], _targets, _ignoreIndex, _smoothing, grad.AsReadOnlySpan(), inputGrad.AsSpan());
+        inputGrads[0] = inputGrad;
+    }
+
+    protected override void ReleaseSaved() => _logProbs = null;
+}
+
+/// <summary>Negative log-likelihood of log-probabilities [N, C] at class indices: loss_i = -logp[i, t_i].</summary>
+internal sealed class NllLoss : Function
+{
+    private int[] _targets = [];
+    private int _ignoreIndex;
+    private int _classes;
+
+    public static Variable Apply(Variable logProbs, int[] targets, int ignoreIndex)
+    {
+        int c = logProbs.Value.Shape[1];
+        var losses = Tensor.EmptyOwned([targets.Length]);
+        Losses.ClassNll(logProbs.Value.AsReadOnlySpan(), c, targets, ignoreIndex, 0f, losses.AsSpan());
+        return new NllLoss { _targets = targets, _ignoreIndex = ignoreIndex, _classes = c }.Record(losses, logProbs);
+    }
+
+    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
+    {
+        // self: -grad_i at (i, target_i), 0 elsewhere
+        var inputGrad = Tensor.EmptyOwned([_targets.Length, _classes]);
+        Losses.ClassNllBackward(_classes, _targets, _ignoreIndex, grad.AsReadOnlySpan(), inputGrad.AsSpan());
+        inputGrads[0] = inputGrad;
+    }
+}
+
+/// <summary>Binary cross-entropy of probabilities p against targets y, elementwise, logs clamped at -100.</summary>
+internal sealed class BinaryCrossEntropy : Function
+{
+    private Tensor? _p, _y;
+
+    public static Variable Apply(Variable p, Variable y)
+    {
+        var losses = Tensor.EmptyOwned((int[])p.Value.ShapeArray.Clone());
+        Losses.BinaryCrossEntropy(p.Value.AsReadOnlySpan(), y.Value.AsReadOnlySpan(), losses.AsSpan());
+        return new BinaryCrossEntropy { _p = p.Value, _y = y.Value }.Record(losses, p, y);
+    }
+
+    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
+    {
+        // self: grad * (self - target) / max(self * (1 - self), 1e-12); target: grad * (log(1 - self) - log(self))
+        if (NeedsInputGrad[0])
+        {
+            var g = Tensor.EmptyOwned((int[])_p!.ShapeArray.Clone());
+            Losses.BinaryCrossEntropyBackward(grad.AsReadOnlySpan(), _p.AsReadOnlySpan(), _y!.AsReadOnlySpan(), g.AsSpan());
+            inputGrads[0] = g;
+        }
+        if (NeedsInputGrad[1])
+        {
+            var g = Tensor.EmptyOwned((int[])_p!.ShapeArray.Clone());
+            Losses.BinaryCrossEntropyTargetBackward(grad.AsReadOnlySpan(), _p.AsReadOnlySpan(), g.AsSpan());
+            inputGrads[1] = g;
+        }
+    }
+
+    protected override void ReleaseSaved() => (_p, _y) = (null, null);
+}
+
+/// <summary>Binary cross-entropy on logits, elementwise, in the form that is stable for any |x|.</summary>
+internal sealed class BinaryCrossEntropyWithLogits : Function
+{
+    private Tensor? _x, _y;
+
+    public static Variable Apply(Variable x, Variable y)
+    {
+        var losses = Tensor.EmptyOwned((int[])x.Value.ShapeArray.Clone());
+        Losses.BinaryCrossEntropyWithLogits(x.Value.AsReadOnlySpan(), y.Value.AsReadOnlySpan(), losses.AsSpan());
+        return new BinaryCrossEntropyWithLogits { _x = x.Value, _y = y.Value }.Record(losses, x, y);
+    }
+
+    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
+    {
+        // self: grad * (sigmoid(self) - target); target: -grad * self
+        if (NeedsInputGrad[0])
+        {
+            var g = Tensor.EmptyOwned((int[])_x!.ShapeArray.Clone());
+            Losses.BinaryCrossEntropyWithLogitsBackward(grad.AsReadOnlySpan(), _x.AsReadOnlySpan(), _y!.AsReadOnlySpan(), g.AsSpan());
+            inputGrads[0] = g;
+        }
+        if (NeedsInputGrad[1])
+        {
+            var g = TensorMath.Multiply(grad, _x!);
+            System.Numerics.Tensors.TensorPrimitives.Negate(g.AsReadOnlySpan(), g.AsSpan());
+            inputGrads[1] = g;
+        }
+    }
+
+    protected override void ReleaseSaved() => (_x, _y) = (null, null);
+}

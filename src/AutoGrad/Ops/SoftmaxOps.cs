@@ -1,0 +1,41 @@
+using AutoGrad.Autograd;
+
+namespace AutoGrad.Ops;
+
+/// <summary>Softmax or log-softmax along one dim, in the stable (max-subtracted) form.</summary>
+internal sealed class SoftmaxFunction : Function
+{
+    private Tensor? _result;
+    private int _dim;
+    private bool _log;
+
+    public override string Name => _log ? "LogSoftmax" : "Softmax";
+
+    public static Variable Apply(Variable x, int dim, bool log)
+    {
+        var result = Tensor.EmptyOwned((int[])x.Value.ShapeArray.Clone());
+        var (outer, size, inner) = Select.Split(x.Value.Shape, dim);
+        Kernels.Softmax.Forward(x.Value.AsReadOnlySpan(), outer, size, inner, result.AsSpan(), log);
+        return new SoftmaxFunction { _result = result, _dim = dim, _log = log }.Record(result, x);
+    }
+
+    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
+    {
+        var y = _result!;
+        if (_log)
+        {
+            // self: grad - exp(result) * sum(grad, dim)
+            var total = TensorMath.Sum(grad, [_dim], keepDim: true);
+            var probabilities = TensorMath.Unary(y, static (s, d) => System.Numerics.Tensors.TensorPrimitives.Exp(s, d));
+            inputGrads[0] = TensorMath.Subtract(grad, TensorMath.Multiply(probabilities, total));
+        }
+        else
+        {
+            // self: result * (grad - sum(grad * result, dim))
+            var dot = TensorMath.Sum(TensorMath.Multiply(grad, y), [_dim], keepDim: true);
+            inputGrads[0] = TensorMath.Multiply(y, TensorMath.Subtract(grad, dot));
+        }
+    }
+
+    protected override void ReleaseSaved() => _result = null;
+}
