@@ -1,0 +1,54 @@
+"""Shared helpers for the PyTorch fixture generators: float32 tensors to the JSON format the C# tests read.
+
+Format of a case: {"name", "op", "attrs", "inputs": [{"shape", "data", "requires_grad"}], "output",
+"grad_output", "grads": [tensor or null]}. Floats are written exactly (Python float of the float32 value);
+non-finite values as the strings "NaN", "Infinity", "-Infinity".
+"""
+import json
+import math
+
+import torch
+
+
+def number(v):
+    v = float(v)
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "Infinity" if v > 0 else "-Infinity"
+    return v
+
+
+def tensor_json(t):
+    t = t.detach().to(torch.float32).contiguous()
+    return {"shape": list(t.shape), "data": [number(v) for v in t.reshape(-1).tolist()]}
+
+
+def run_case(name, op, fn, inputs, requires_grad=None, attrs=None, seed=0):
+    """Runs fn(*inputs) in float32, backpropagates a seeded random upstream gradient and records everything."""
+    requires_grad = requires_grad if requires_grad is not None else [True] * len(inputs)
+    leaves = [x.detach().clone().to(torch.float32).requires_grad_(rg) for x, rg in zip(inputs, requires_grad)]
+    out = fn(*leaves)
+    g = torch.Generator().manual_seed(seed + 7919)
+    grad_output = torch.randn(out.shape, generator=g, dtype=torch.float32)
+    grads = [None] * len(leaves)
+    if out.requires_grad:
+        out.backward(grad_output)
+        grads = [tensor_json(x.grad) if x.grad is not None else None for x in leaves]
+    return {
+        "name": name,
+        "op": op,
+        "attrs": attrs or {},
+        "inputs": [dict(tensor_json(x), requires_grad=rg) for x, rg in zip(leaves, requires_grad)],
+        "output": tensor_json(out),
+        "grad_output": tensor_json(grad_output),
+        "grads": grads,
+    }
+
+
+def write(path, generator, cases):
+    names = [c["name"] for c in cases]
+    assert len(names) == len(set(names)), "case names must be unique"
+    with open(path, "w") as f:
+        json.dump({"generator": generator, "torch_version": torch.__version__, "cases": cases}, f, separators=(",", ":"))
+    print(f"wrote {len(cases)} cases to {path}")
