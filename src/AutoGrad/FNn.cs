@@ -7,6 +7,39 @@ namespace AutoGrad;
 // the remaining activations. Arguments are validated here with messages naming the op, the shapes and the value.
 public static partial class F
 {
+    // ---- fully connected -------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// The affine map y = x W^T + b (PyTorch's linear) of input [..., in] with weight [out, in] and an optional bias
+    /// [out]; the output is [..., out]. Leading dims are folded into one GEMM.
+    /// </summary>
+    public static Variable Linear(Variable input, Variable weight, Variable? bias = null)
+    {
+        NotNull(input);
+        NotNull(weight);
+        if (weight.Rank != 2)
+        {
+            throw new ArgumentException($"Linear: weight must be [out_features, in_features]; got shape {Shapes.Format(weight.Shape)}.");
+        }
+        if (input.Rank == 0 || input.Shape[^1] != weight.Shape[1])
+        {
+            throw new ArgumentException(
+                $"Linear: input {Shapes.Format(input.Shape)} must end in in_features = {weight.Shape[1]} to match weight {Shapes.Format(weight.Shape)}.");
+        }
+        if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != weight.Shape[0]))
+        {
+            throw new ArgumentException($"Linear: bias must be [{weight.Shape[0]}] to match weight {Shapes.Format(weight.Shape)}; got {Shapes.Format(bias.Shape)}.");
+        }
+        if (input.Rank == 2)
+        {
+            return Ops.Linear.Apply(input, weight, bias);
+        }
+        var leading = input.Shape[..^1].ToArray();
+        var folded = Reshape(input, -1, weight.Shape[1]);
+        var output = Ops.Linear.Apply(folded, weight, bias);
+        return Reshape(output, [.. leading, weight.Shape[0]]);
+    }
+
     // ---- convolution and pooling -----------------------------------------------------------------------------------
 
     /// <summary>

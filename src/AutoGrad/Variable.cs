@@ -7,7 +7,7 @@ namespace AutoGrad;
 /// variables is recorded while <see cref="GradMode.IsEnabled"/>; <see cref="Backward(Tensor?, bool)"/> then computes
 /// the gradient of the output with respect to every leaf that requires one.
 /// </summary>
-public sealed partial class Variable
+public partial class Variable
 {
     private bool _requiresGrad;
 

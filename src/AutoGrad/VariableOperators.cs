@@ -1,7 +1,7 @@
 namespace AutoGrad;
 
 // Operators and method forms of the functional API, so expressions read like PyTorch: (x * w + b).Relu().Sum().
-public sealed partial class Variable
+public partial class Variable
 {
     /// <summary>Elementwise sum with broadcasting.</summary>
     public static Variable operator +(Variable x, Variable y) => F.Add(x, y);

@@ -1,0 +1,203 @@
+namespace AutoGrad.Nn;
+
+/// <summary>
+/// The base of every layer and model (PyTorch's nn.Module). A module registers its parameters and children
+/// explicitly in its constructor (no reflection), so names, order and state dicts are exactly what the code says.
+/// Subclasses implement <see cref="Forward"/>; callers use <see cref="Call(Variable)"/>, the counterpart of <c>module(x)</c>.
+/// </summary>
+public abstract class Module
+{
+    private readonly List<KeyValuePair<string, Parameter>> _parameters = [];
+    private readonly List<KeyValuePair<string, Module>> _children = [];
+
+    /// <summary>True in training mode (the default); layers such as Dropout behave differently in evaluation mode.</summary>
+    public bool Training { get; private set; } = true;
+
+    /// <summary>This module's computation on <paramref name="input"/>.</summary>
+    public abstract Variable Forward(Variable input);
+
+    /// <summary>Runs the module on <paramref name="input"/> (PyTorch's <c>module(x)</c>).</summary>
+    public Variable Call(Variable input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return Forward(input);
+    }
+
+    /// <summary>Runs the module on a tensor that needs no gradient.</summary>
+    public Variable Call(Tensor input) => Call(new Variable(input));
+
+    /// <summary>Adds a parameter under <paramref name="name"/> and returns it.</summary>
+    protected Parameter RegisterParameter(string name, Parameter parameter)
+    {
+        ArgumentNullException.ThrowIfNull(parameter);
+        CheckNewName(name);
+        parameter.Name ??= name;
+        _parameters.Add(new(name, parameter));
+        return parameter;
+    }
+
+    /// <summary>Adds a child module under <paramref name="name"/> and returns it.</summary>
+    protected T RegisterModule<T>(string name, T module) where T : Module
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        CheckNewName(name);
+        if (ReferenceEquals(module, this))
+        {
+            throw new ArgumentException($"{GetType().Name}.RegisterModule: a module cannot be its own child ('{name}').");
+        }
+        _children.Add(new(name, module));
+        return module;
+    }
+
+    private void CheckNewName(string name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Contains('.'))
+        {
+            throw new ArgumentException($"{GetType().Name}: member name '{name}' must be non-empty and contain no '.'.", nameof(name));
+        }
+        if (_parameters.Exists(p => p.Key == name) || _children.Exists(c => c.Key == name))
+        {
+            throw new ArgumentException($"{GetType().Name}: a parameter or child named '{name}' is already registered.", nameof(name));
+        }
+    }
+
+    /// <summary>Direct children with their names, in registration order.</summary>
+    public IEnumerable<KeyValuePair<string, Module>> NamedChildren() => _children;
+
+    /// <summary>Direct children in registration order.</summary>
+    public IEnumerable<Module> Children() => _children.Select(c => c.Value);
+
+    /// <summary>Every parameter of this module and its descendants with its dotted name (<c>features.0.weight</c>).</summary>
+    public IEnumerable<KeyValuePair<string, Parameter>> NamedParameters()
+    {
+        // A parameter shared by two modules is listed once, under its first name, as in PyTorch.
+        var seen = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
+        foreach (var (name, parameter) in NamedParametersWithDuplicates(""))
+        {
+            if (seen.Add(parameter))
+            {
+                yield return new(name, parameter);
+            }
+        }
+    }
+
+    private IEnumerable<KeyValuePair<string, Parameter>> NamedParametersWithDuplicates(string prefix)
+    {
+        foreach (var (name, parameter) in _parameters)
+        {
+            yield return new(prefix + name, parameter);
+        }
+        foreach (var (name, child) in _children)
+        {
+            foreach (var entry in child.NamedParametersWithDuplicates(prefix + name + "."))
+            {
+                yield return entry;
+            }
+        }
+    }
+
+    /// <summary>Every parameter of this module and its descendants.</summary>
+    public IEnumerable<Parameter> Parameters() => NamedParameters().Select(p => p.Value);
+
+    /// <summary>The number of learnable scalars.</summary>
+    public long ParameterCount => Parameters().Sum(p => (long)p.Numel);
+
+    /// <summary>Sets training mode on this module and all descendants; returns this module.</summary>
+    public Module Train(bool mode = true)
+    {
+        Training = mode;
+        foreach (var child in Children())
+        {
+            child.Train(mode);
+        }
+        return this;
+    }
+
+    /// <summary>Sets evaluation mode (Dropout off); returns this module.</summary>
+    public Module Eval() => Train(false);
+
+    /// <summary>Clears every parameter's gradient: to null (the default, as PyTorch 2) or to zeros in place.</summary>
+    public void ZeroGrad(bool setToNull = true)
+    {
+        foreach (var parameter in Parameters())
+        {
+            if (setToNull)
+            {
+                parameter.Grad = null;
+            }
+            else
+            {
+                parameter.ZeroGrad();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The parameters by dotted name, in registration order. The tensors are the live ones (not copies), as in
+    /// PyTorch; clone them to keep a snapshot.
+    /// </summary>
+    public StateDict StateDict()
+    {
+        var state = new StateDict();
+        foreach (var (name, parameter) in NamedParameters())
+        {
+            state.Add(name, parameter.Value);
+        }
+        return state;
+    }
+
+    /// <summary>
+    /// Copies <paramref name="state"/> into the parameters in place (so optimizers keep working). Shapes must match;
+    /// with <paramref name="strict"/> the keys must match exactly. All problems are reported in one exception.
+    /// </summary>
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state, bool strict = true)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var own = NamedParameters().ToList();
+        var missing = new List<string>();
+        var mismatched = new List<string>();
+        foreach (var (name, parameter) in own)
+        {
+            if (!state.TryGetValue(name, out var tensor))
+            {
+                missing.Add(name);
+            }
+            else if (!tensor.Shape.SequenceEqual(parameter.Value.Shape))
+            {
+                mismatched.Add($"{name}: checkpoint {Shapes.Format(tensor.Shape)}, model {Shapes.Format(parameter.Value.Shape)}");
+            }
+        }
+        var known = own.Select(p => p.Key).ToHashSet();
+        var unexpected = state.Keys.Where(k => !known.Contains(k)).ToList();
+        var problems = new List<string>();
+        if (strict && missing.Count > 0)
+        {
+            problems.Add("missing keys: " + string.Join(", ", missing));
+        }
+        if (strict && unexpected.Count > 0)
+        {
+            problems.Add("unexpected keys: " + string.Join(", ", unexpected));
+        }
+        if (mismatched.Count > 0)
+        {
+            problems.Add("shape mismatches: " + string.Join("; ", mismatched));
+        }
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException($"{GetType().Name}.LoadStateDict: {string.Join(". ", problems)}.", nameof(state));
+        }
+        foreach (var (name, parameter) in own)
+        {
+            if (state.TryGetValue(name, out var tensor))
+            {
+                tensor.AsReadOnlySpan().CopyTo(parameter.Value.AsSpan());
+            }
+        }
+    }
+
+    /// <summary>A one-line description: the type and its configuration.</summary>
+    public override string ToString() => GetType().Name + "(" + Describe() + ")";
+
+    /// <summary>The configuration shown by <see cref="ToString"/>, e.g. <c>in=784, out=256</c>.</summary>
+    protected virtual string Describe() => "";
+}

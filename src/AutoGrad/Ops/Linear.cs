@@ -1,0 +1,60 @@
+using AutoGrad.Autograd;
+using AutoGrad.Kernels;
+
+namespace AutoGrad.Ops;
+
+/// <summary>
+/// The affine map of a fully connected layer, y = x W^T + b, with x [rows, in], W [out, in] and b [out], as one
+/// GEMM with W transposed in packing (no materialized transpose) and the bias added in the same node.
+/// </summary>
+internal sealed class Linear : Function
+{
+    private Tensor? _x, _weight;
+
+    /// <summary>Arguments are validated by the caller; x is already folded to rank 2; <paramref name="bias"/> may be null.</summary>
+    public static Variable Apply(Variable x, Variable weight, Variable? bias)
+    {
+        int rows = x.Value.Shape[0], inFeatures = x.Value.Shape[1], outFeatures = weight.Value.Shape[0];
+        var output = Tensor.EmptyOwned([rows, outFeatures]);
+        var y = output.AsSpan();
+        if (bias is not null)
+        {
+            // GEMM accumulates onto the broadcast bias rows.
+            var b = bias.Value.AsReadOnlySpan();
+            for (int r = 0; r < rows; r++)
+            {
+                b.CopyTo(y.Slice(r * outFeatures, outFeatures));
+            }
+        }
+        Gemm.Multiply(x.Value.AsReadOnlySpan(), weight.Value.AsReadOnlySpan(), y, rows, outFeatures, inFeatures,
+            transB: true, accumulate: bias is not null);
+        var node = new Linear { _x = x.Value, _weight = weight.Value };
+        return bias is null ? node.Record(output, x, weight) : node.Record(output, [x, weight, bias]);
+    }
+
+    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
+    {
+        int rows = _x!.Shape[0], inFeatures = _x.Shape[1], outFeatures = _weight!.Shape[0];
+        // x: grad @ W   ([rows, out] @ [out, in])
+        if (NeedsInputGrad[0])
+        {
+            var dx = Tensor.EmptyOwned([rows, inFeatures]);
+            Gemm.Multiply(grad.AsReadOnlySpan(), _weight.AsReadOnlySpan(), dx.AsSpan(), rows, inFeatures, outFeatures);
+            inputGrads[0] = dx;
+        }
+        // W: grad^T @ x   ([out, rows] @ [rows, in])
+        if (NeedsInputGrad[1])
+        {
+            var dw = Tensor.EmptyOwned([outFeatures, inFeatures]);
+            Gemm.Multiply(grad.AsReadOnlySpan(), _x.AsReadOnlySpan(), dw.AsSpan(), outFeatures, inFeatures, rows, transA: true);
+            inputGrads[1] = dw;
+        }
+        // b: column sums of grad
+        if (inputGrads.Length > 2 && NeedsInputGrad[2])
+        {
+            inputGrads[2] = TensorMath.Sum(grad, [0], keepDim: false);
+        }
+    }
+
+    protected override void ReleaseSaved() => (_x, _weight) = (null, null);
+}

@@ -1,0 +1,99 @@
+namespace AutoGrad.Optim;
+
+/// <summary>
+/// Adam (torch.optim.Adam), with optional L2 weight decay added to the gradient and the AMSGrad variant:
+/// m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+/// </summary>
+public class Adam : Optimizer
+{
+    /// <summary>One group over <paramref name="parameters"/>.</summary>
+    public Adam(IEnumerable<Variable> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f,
+        float weightDecay = 0f, bool amsgrad = false)
+        : this(SingleGroup(parameters), lr, beta1, beta2, eps, weightDecay, amsgrad)
+    {
+    }
+
+    /// <summary>Several groups; each may override lr and weight decay.</summary>
+    public Adam(IEnumerable<ParamGroup> groups, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f,
+        float weightDecay = 0f, bool amsgrad = false)
+        : base(groups, lr, weightDecay)
+    {
+        CheckUnitInterval(beta1, "beta1");
+        CheckUnitInterval(beta2, "beta2");
+        CheckNonNegative(eps, nameof(eps));
+        (Beta1, Beta2, Eps, AmsGrad) = (beta1, beta2, eps, amsgrad);
+    }
+
+    /// <summary>The decay of the first-moment average.</summary>
+    public float Beta1 { get; }
+
+    /// <summary>The decay of the second-moment average.</summary>
+    public float Beta2 { get; }
+
+    /// <summary>Added to the denominator for stability.</summary>
+    public float Eps { get; }
+
+    /// <summary>Whether the running maximum of the second moment is used (AMSGrad).</summary>
+    public bool AmsGrad { get; }
+
+    /// <summary>True when weight decay shrinks the parameters directly (AdamW) instead of joining the gradient.</summary>
+    protected virtual bool DecoupledWeightDecay => false;
+
+    /// <inheritdoc/>
+    protected override void Update(Span<float> p, ReadOnlySpan<float> grad, ParamGroup group, ParameterState state)
+    {
+        int step = state.NextStep();
+        var m = state.Get("exp_avg");
+        var v = state.Get("exp_avg_sq");
+        var vMax = AmsGrad ? state.Get("max_exp_avg_sq") : default;
+        float lr = group.LearningRate, wd = group.WeightDecay;
+        float b1 = Beta1, b2 = Beta2, eps = Eps;
+        // Scalars in double, as PyTorch computes them in Python floats.
+        float stepSize = (float)(lr / (1.0 - Math.Pow(b1, step)));
+        float correction2Sqrt = (float)Math.Sqrt(1.0 - Math.Pow(b2, step));
+        float decay = DecoupledWeightDecay ? 1f - lr * wd : 1f;
+        bool l2 = !DecoupledWeightDecay && wd != 0f;
+        for (int i = 0; i < p.Length; i++)
+        {
+            float g = l2 ? grad[i] + wd * p[i] : grad[i];
+            if (DecoupledWeightDecay)
+            {
+                p[i] *= decay;
+            }
+            m[i] += (g - m[i]) * (1f - b1);
+            v[i] = v[i] * b2 + (1f - b2) * g * g;
+            float second = v[i];
+            if (AmsGrad)
+            {
+                vMax[i] = MathF.Max(vMax[i], v[i]);
+                second = vMax[i];
+            }
+            float denom = MathF.Sqrt(second) / correction2Sqrt + eps;
+            p[i] += -stepSize * (m[i] / denom);
+        }
+    }
+}
+
+/// <summary>
+/// AdamW (torch.optim.AdamW): Adam with decoupled weight decay, p *= 1 - lr wd before the Adam step.
+/// The default weight decay is 0.01, as in PyTorch.
+/// </summary>
+public sealed class AdamW : Adam
+{
+    /// <summary>One group over <paramref name="parameters"/>.</summary>
+    public AdamW(IEnumerable<Variable> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f,
+        float weightDecay = 1e-2f, bool amsgrad = false)
+        : base(parameters, lr, beta1, beta2, eps, weightDecay, amsgrad)
+    {
+    }
+
+    /// <summary>Several groups; each may override lr and weight decay.</summary>
+    public AdamW(IEnumerable<ParamGroup> groups, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f,
+        float weightDecay = 1e-2f, bool amsgrad = false)
+        : base(groups, lr, beta1, beta2, eps, weightDecay, amsgrad)
+    {
+    }
+
+    /// <inheritdoc/>
+    protected override bool DecoupledWeightDecay => true;
+}

@@ -1,0 +1,257 @@
+using AutoGrad.Nn;
+
+namespace AutoGrad.Optim;
+
+/// <summary>
+/// The base of the optimizers (torch.optim.Optimizer): parameter groups, per-parameter state named after the math
+/// (step, exp_avg, exp_avg_sq, ...), ZeroGrad, Step and a state dict that round-trips through safetensors.
+/// </summary>
+public abstract class Optimizer
+{
+    private readonly List<ParamGroup> _groups = [];
+    private readonly List<OrderedDictionary<string, Tensor>> _state = [];
+
+    /// <summary>Validates and stores the groups; null per-group hyperparameters take the given defaults.</summary>
+    protected Optimizer(IEnumerable<ParamGroup> groups, float learningRate, float weightDecay)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        var seen = new HashSet<Variable>(ReferenceEqualityComparer.Instance);
+        foreach (var group in groups)
+        {
+            ArgumentNullException.ThrowIfNull(group);
+            group.LearningRate = group.RequestedLearningRate ?? learningRate;
+            group.WeightDecay = group.RequestedWeightDecay ?? weightDecay;
+            group.InitialLearningRate = group.LearningRate;
+            CheckNonNegative(group.LearningRate, "lr");
+            CheckNonNegative(group.WeightDecay, "weight_decay");
+            foreach (var p in group.Parameters)
+            {
+                if (p is null || !p.IsLeaf || !p.RequiresGrad)
+                {
+                    throw new ArgumentException($"{Name}: every parameter must be a leaf variable that requires grad; got {p?.ToString() ?? "null"}.");
+                }
+                if (!seen.Add(p))
+                {
+                    throw new ArgumentException($"{Name}: parameter {p.Name ?? Shapes.Format(p.Shape)} appears in more than one group or twice in one.");
+                }
+                _state.Add(new OrderedDictionary<string, Tensor>(StringComparer.Ordinal));
+            }
+            _groups.Add(group);
+        }
+        if (_state.Count == 0)
+        {
+            throw new ArgumentException($"{Name}: got an empty parameter list.");
+        }
+    }
+
+    /// <summary>One group holding <paramref name="parameters"/>.</summary>
+    protected static IEnumerable<ParamGroup> SingleGroup(IEnumerable<Variable> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        return [new ParamGroup(parameters)];
+    }
+
+    /// <summary>The optimizer's name in messages (SGD, Adam, ...).</summary>
+    public virtual string Name => GetType().Name;
+
+    /// <summary>The parameter groups, in order.</summary>
+    public IReadOnlyList<ParamGroup> ParamGroups => _groups;
+
+    /// <summary>The first group's current learning rate.</summary>
+    public float LearningRate => _groups[0].LearningRate;
+
+    /// <summary>Clears every parameter's gradient: to null (the default, as PyTorch 2) or to zeros in place.</summary>
+    public void ZeroGrad(bool setToNull = true)
+    {
+        foreach (var group in _groups)
+        {
+            foreach (var p in group.Parameters)
+            {
+                if (setToNull)
+                {
+                    p.Grad = null;
+                }
+                else
+                {
+                    p.ZeroGrad();
+                }
+            }
+        }
+    }
+
+    /// <summary>Updates every parameter that has a gradient (those without one are skipped, as in PyTorch).</summary>
+    public void Step()
+    {
+        using var _ = GradMode.NoGrad();
+        int index = 0;
+        foreach (var group in _groups)
+        {
+            foreach (var p in group.Parameters)
+            {
+                if (p.Grad is { } grad)
+                {
+                    Update(p.Value.AsSpan(), grad.AsReadOnlySpan(), group, new ParameterState(_state[index], p.Value.Shape));
+                }
+                index++;
+            }
+        }
+    }
+
+    /// <summary>The rule for one parameter: updates <paramref name="parameter"/> in place from <paramref name="grad"/>.</summary>
+    protected abstract void Update(Span<float> parameter, ReadOnlySpan<float> grad, ParamGroup group, ParameterState state);
+
+    /// <summary>
+    /// The optimizer's state: <c>state.{i}.{name}</c> for parameter i (counted across groups) and
+    /// <c>param_groups.{g}.lr</c> / <c>.weight_decay</c> / <c>.initial_lr</c>. Tensors are live; clone to snapshot.
+    /// </summary>
+    public StateDict StateDict()
+    {
+        var dict = new StateDict();
+        for (int g = 0; g < _groups.Count; g++)
+        {
+            dict.Add($"param_groups.{g}.lr", Tensor.Scalar(_groups[g].LearningRate));
+            dict.Add($"param_groups.{g}.initial_lr", Tensor.Scalar(_groups[g].InitialLearningRate));
+            dict.Add($"param_groups.{g}.weight_decay", Tensor.Scalar(_groups[g].WeightDecay));
+        }
+        for (int i = 0; i < _state.Count; i++)
+        {
+            foreach (var (name, tensor) in _state[i])
+            {
+                dict.Add($"state.{i}.{name}", tensor);
+            }
+        }
+        return dict;
+    }
+
+    /// <summary>Restores a state saved by <see cref="StateDict"/> from an optimizer of the same kind over the same parameters.</summary>
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var problems = new List<string>();
+        var groupValues = new float[_groups.Count, 3];
+        var parameterShapes = _groups.SelectMany(g => g.Parameters).Select(p => p.Value.Shape.ToArray()).ToArray();
+        var newState = parameterShapes.Select(_ => new OrderedDictionary<string, Tensor>(StringComparer.Ordinal)).ToArray();
+        string[] groupFields = ["lr", "initial_lr", "weight_decay"];
+        for (int g = 0; g < _groups.Count; g++)
+        {
+            for (int f = 0; f < groupFields.Length; f++)
+            {
+                string key = $"param_groups.{g}.{groupFields[f]}";
+                if (!state.TryGetValue(key, out var t) || t.Length != 1)
+                {
+                    problems.Add($"missing or non-scalar '{key}'");
+                }
+                else
+                {
+                    groupValues[g, f] = t.AsReadOnlySpan()[0];
+                }
+            }
+        }
+        foreach (var (key, tensor) in state)
+        {
+            if (key.StartsWith("param_groups.", StringComparison.Ordinal))
+            {
+                if (!IsGroupKey(key, _groups.Count, groupFields))
+                {
+                    problems.Add($"unexpected key '{key}'");
+                }
+                continue;
+            }
+            var parts = key.Split('.', 3);
+            if (parts.Length != 3 || parts[0] != "state" || !int.TryParse(parts[1], out int i) || i < 0 || i >= newState.Length)
+            {
+                problems.Add($"unexpected key '{key}'");
+                continue;
+            }
+            if (!IsValidStateShape(parts[2], tensor.Shape, parameterShapes[i]))
+            {
+                problems.Add($"'{key}' has shape {Shapes.Format(tensor.Shape)}, parameter {i} is {Shapes.Format(parameterShapes[i])}");
+                continue;
+            }
+            newState[i].Add(parts[2], tensor.Clone());
+        }
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException($"{Name}.LoadStateDict: {string.Join("; ", problems)}.", nameof(state));
+        }
+        for (int g = 0; g < _groups.Count; g++)
+        {
+            _groups[g].LearningRate = groupValues[g, 0];
+            _groups[g].InitialLearningRate = groupValues[g, 1];
+            _groups[g].WeightDecay = groupValues[g, 2];
+        }
+        for (int i = 0; i < newState.Length; i++)
+        {
+            _state[i] = newState[i];
+        }
+    }
+
+    private static bool IsGroupKey(string key, int groupCount, string[] fields)
+    {
+        var parts = key.Split('.');
+        return parts.Length == 3 && int.TryParse(parts[1], out int g) && g >= 0 && g < groupCount && fields.Contains(parts[2]);
+    }
+
+    // Scalars (the step count) are rank 0; every other state tensor has its parameter's shape.
+    private static bool IsValidStateShape(string name, ReadOnlySpan<int> shape, int[] parameterShape)
+        => name == ParameterState.StepName ? shape.Length == 0 : shape.SequenceEqual(parameterShape);
+
+    /// <summary>Throws unless <paramref name="value"/> is finite and &gt;= 0.</summary>
+    protected void CheckNonNegative(float value, string name)
+    {
+        if (!(value >= 0f) || float.IsInfinity(value))
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{Name}: {name} must be finite and >= 0; got {value}.");
+        }
+    }
+
+    /// <summary>Throws unless 0 &lt;= <paramref name="value"/> &lt; 1.</summary>
+    protected void CheckUnitInterval(float value, string name)
+    {
+        if (!(value >= 0f && value < 1f))
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{Name}: {name} must be in [0, 1); got {value}.");
+        }
+    }
+}
+
+/// <summary>The state tensors of one parameter, created as zeros on first use.</summary>
+public readonly struct ParameterState
+{
+    internal const string StepName = "step";
+    private readonly OrderedDictionary<string, Tensor> _tensors;
+    private readonly int[] _shape;
+
+    internal ParameterState(OrderedDictionary<string, Tensor> tensors, ReadOnlySpan<int> shape)
+    {
+        _tensors = tensors;
+        _shape = shape.ToArray();
+    }
+
+    /// <summary>True when the named state exists (e.g. a momentum buffer after the first step).</summary>
+    public bool Has(string name) => _tensors.ContainsKey(name);
+
+    /// <summary>The named state, of the parameter's shape, zero on first use.</summary>
+    public Span<float> Get(string name)
+    {
+        if (!_tensors.TryGetValue(name, out var t))
+        {
+            t = Tensor.Zeros(_shape);
+            _tensors.Add(name, t);
+        }
+        return t.AsSpan();
+    }
+
+    /// <summary>Increments and returns the step count (stored as a float scalar, as PyTorch does).</summary>
+    public int NextStep()
+    {
+        if (!_tensors.TryGetValue(StepName, out var t))
+        {
+            t = Tensor.Scalar(0f);
+            _tensors.Add(StepName, t);
+        }
+        var span = t.AsSpan();
+        span[0] += 1f;
+        return (int)span[0];
+    }
+}
