@@ -32,4 +32,34 @@ internal static class TestUtil
 
     public static void AssertClose(Tensor expected, Tensor actual, double atol = 1e-5, double rtol = 1e-4, string what = "")
         => AssertClose(expected.Shape, expected.AsReadOnlySpan(), actual, atol, rtol, what);
+
+    /// <summary>A fresh empty folder under the system temp folder, unique to the caller.</summary>
+    public static string TempFolder(string name)
+    {
+        string folder = Path.Combine(Path.GetTempPath(), "autograd-tests", $"{name}-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        return folder;
+    }
+
+    /// <summary>The path of a fixture file copied next to the test assembly.</summary>
+    public static string FixturePath(params string[] parts) => Path.Combine([AppContext.BaseDirectory, "Fixtures", .. parts]);
+
+    /// <summary>A seed derived from <paramref name="name"/> that is the same in every process (string.GetHashCode is randomized per process).</summary>
+    public static long StableSeed(string name)
+    {
+        uint hash = 2166136261;
+        foreach (char c in name)
+        {
+            hash = (hash ^ c) * 16777619;
+        }
+        return hash & 0x7FFF;
+    }
+
+    /// <summary>Writes <paramref name="bytes"/> to a new temporary file named <paramref name="fileName"/> and returns its path.</summary>
+    public static string WriteTempFile(string fileName, byte[] bytes)
+    {
+        string path = Path.Combine(TempFolder(Path.GetFileNameWithoutExtension(fileName)), fileName);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
 }

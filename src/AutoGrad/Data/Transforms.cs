@@ -9,7 +9,7 @@ public static class Transforms
     public static Tensor ScaleToUnit(Tensor x)
     {
         ArgumentNullException.ThrowIfNull(x);
-        TensorPrimitives.Multiply(x.AsReadOnlySpan(), 1f / 255f, x.AsSpan());
+        TensorPrimitives.Divide(x.AsReadOnlySpan(), 255f, x.AsSpan());
         return x;
     }
 
