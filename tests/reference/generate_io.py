@@ -10,6 +10,7 @@
 Run: /usr/bin/python3 generate_io.py
 """
 import json
+import os
 import struct
 
 import numpy as np
@@ -17,7 +18,9 @@ import torch
 
 from fixture_io import tensor_json
 
-OUT = "fixtures/io/"
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+OUT = os.path.join(HERE, "fixtures", "io") + os.sep
 DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.float16: "F16", torch.bfloat16: "BF16", torch.int64: "I64",
           torch.int32: "I32"}
 

@@ -5,10 +5,13 @@ each case records W and b after each of 10 steps. Schedules: the lr of each of 2
 step() and after each later one). Writes fixtures/optim.json. Run: /usr/bin/python3 generate_optim.py
 """
 import json
+import os
 
 import torch
 
 from fixture_io import tensor_json
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 STEPS = 10
 EPOCHS = 20
@@ -103,7 +106,7 @@ for name, kind, options, make in SCHEDULES:
         sched.step()
     schedules.append({"name": name, "kind": kind, "options": options, "base_lr": 0.1, "lrs": lrs})
 
-with open("fixtures/optim.json", "w") as f:
+with open(os.path.join(HERE, "fixtures", "optim.json"), "w") as f:
     json.dump({"generator": "generate_optim.py", "torch_version": torch.__version__,
                "problem": {"x": tensor_json(X), "y": tensor_json(Y), "weight": tensor_json(W0), "bias": tensor_json(B0)},
                "optimizers": optimizers, "schedules": schedules}, f, separators=(",", ":"))
