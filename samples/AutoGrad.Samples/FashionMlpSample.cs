@@ -100,7 +100,7 @@ public static class FashionMlpSample
     private static (History History, Module Model, float TestAccuracy) TrainOne(RunSettings settings, int[] hidden, TensorDataset train,
         TensorDataset validation, TensorDataset test, string name)
     {
-        var model = new Sequential(new Flatten()).Add(Mlp.Create([784, .. hidden, 10], generator: new Generator(settings.Seed)));
+        var model = new Sequential(new Flatten()).Add(Mlp.Create([784, .. hidden, 10], generator: new Generator(settings.Seed), weightInit: Init.XavierUniform(), biasInit: Init.Zeros()));
         var optimizer = new Adam(model.Parameters(), settings.LearningRate);
         // The rate starts at --lr and anneals to zero over the run, which settles the last epochs.
         var schedule = new CosineAnnealingLr(optimizer, settings.Epochs);

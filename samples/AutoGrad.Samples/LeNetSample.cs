@@ -9,7 +9,7 @@ namespace AutoGrad.Samples;
 
 /// <summary>
 /// LeNet-5 (conv 6@5x5 pad 2, max-pool 2, conv 16@5x5, max-pool 2, 120, 84, 10) on the shipped MNIST digits or on
-/// Fashion-MNIST, with Adam; 10% of the training images are held out for validation.
+/// Fashion-MNIST, with Adam (cosine-annealed) and Xavier-uniform initialization; 20% of the training images are held out for validation.
 /// </summary>
 public static class LeNetSample
 {
@@ -17,13 +17,19 @@ public static class LeNetSample
     public const int DefaultBatchSize = 32;
     public const float DefaultLearningRate = 1e-3f;
 
-    public static Sequential CreateModel(Generator generator) => new(
-        new Conv2d(1, 6, 5, padding: 2, generator: generator), new ReLU(), new MaxPool2d(2),
-        new Conv2d(6, 16, 5, generator: generator), new ReLU(), new MaxPool2d(2),
-        new Flatten(),
-        new Linear(16 * 5 * 5, 120, generator: generator), new ReLU(),
-        new Linear(120, 84, generator: generator), new ReLU(),
-        new Linear(84, 10, generator: generator));
+    /// <summary>LeNet-5 with Xavier-uniform weights and zero biases (the samples' initialization).</summary>
+    public static Sequential CreateModel(Generator generator)
+    {
+        var w = Init.XavierUniform();
+        var b = Init.Zeros();
+        return new Sequential(
+            new Conv2d(1, 6, 5, padding: 2, weightInit: w, biasInit: b, generator: generator), new ReLU(), new MaxPool2d(2),
+            new Conv2d(6, 16, 5, weightInit: w, biasInit: b, generator: generator), new ReLU(), new MaxPool2d(2),
+            new Flatten(),
+            new Linear(16 * 5 * 5, 120, weightInit: w, biasInit: b, generator: generator), new ReLU(),
+            new Linear(120, 84, weightInit: w, biasInit: b, generator: generator), new ReLU(),
+            new Linear(84, 10, weightInit: w, biasInit: b, generator: generator));
+    }
 
     public static string[] ClassNames(string data) => data == "fashion" ? DataSources.FashionClasses : Enumerable.Range(0, 10).Select(i => $"{i}").ToArray();
 
@@ -41,7 +47,7 @@ public static class LeNetSample
         var (fullTrain, fullTest) = data == "fashion" ? DataSources.FashionMnist(folder, settings.DataFolder is null) : DataSources.Mnist(folder);
         var allTrain = DataSources.Limit(fullTrain, settings.Limit);
         var test = DataSources.Limit(fullTest, settings.Limit);
-        var (trainIndices, validationIndices) = Split.TrainValidation(allTrain, 0.1f, settings.Seed, stratified: true);
+        var (trainIndices, validationIndices) = Split.TrainValidation(allTrain, 0.2f, settings.Seed, stratified: true);
         var train = allTrain.Select(trainIndices);
         var validation = allTrain.Select(validationIndices);
         string title = data == "fashion" ? "Fashion-MNIST" : "MNIST";

@@ -22,6 +22,14 @@ internal abstract class Function
     public virtual string Name => GetType().Name;
 
     /// <summary>
+    /// The op's settings (stride, padding, slope, ...) for exporters and graph dumps; empty for ops that have none.
+    /// They stay readable after the graph is released.
+    /// </summary>
+    internal virtual IReadOnlyDictionary<string, object> Attributes => NoAttributes;
+
+    internal static readonly IReadOnlyDictionary<string, object> NoAttributes = new Dictionary<string, object>();
+
+    /// <summary>
     /// Given the gradient of the output, writes the gradient for each input that needs one into
     /// <paramref name="inputGrads"/>. A gradient may have the broadcast shape; the engine sums it to the input's shape.
     /// </summary>

@@ -13,6 +13,15 @@ internal readonly record struct ConvGeometry(int Batch, int Channels, int Height
 
     /// <summary>Rows of the column matrix: one per (channel, kernel row, kernel column).</summary>
     public int PatchSize => Channels * KernelH * KernelW;
+
+    /// <summary>The window settings as op attributes (ONNX names: kernel_shape, strides, pads as [top, left, bottom, right], dilations).</summary>
+    public IReadOnlyDictionary<string, object> Attributes() => new Dictionary<string, object>
+    {
+        ["kernel_shape"] = new[] { KernelH, KernelW },
+        ["strides"] = new[] { StrideH, StrideW },
+        ["pads"] = new[] { PadH, PadW, PadH, PadW },
+        ["dilations"] = new[] { DilationH, DilationW },
+    };
 }
 
 /// <summary>

@@ -100,11 +100,15 @@ internal sealed class Neg : Function
 /// <summary>x + s for a constant s.</summary>
 internal sealed class AddScalar : Function
 {
+    private float _s;
+
+    internal override IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["scalar"] = _s };
+
     public static Variable Apply(Variable x, float s)
     {
         var result = Tensor.EmptyOwned((int[])x.Value.ShapeArray.Clone());
         TensorPrimitives.Add(x.Value.AsReadOnlySpan(), s, result.AsSpan());
-        return new AddScalar().Record(result, x);
+        return new AddScalar { _s = s }.Record(result, x);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
@@ -135,6 +139,8 @@ internal sealed class RSubScalar : Function
 internal sealed class MulScalar : Function
 {
     private float _s;
+
+    internal override IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["scalar"] = _s };
 
     public static Variable Apply(Variable x, float s) => new MulScalar { _s = s }.Record(TensorMath.Multiply(x.Value, s), x);
 

@@ -13,6 +13,8 @@ internal sealed class Conv2d : Function
     private int _outChannels;
     private Tensor? _columns, _weight;
 
+    internal override IReadOnlyDictionary<string, object> Attributes => _geometry.Attributes();
+
     /// <summary>Arguments are validated by the caller; <paramref name="bias"/> may be null.</summary>
     public static Variable Apply(Variable x, Variable weight, Variable? bias, ConvGeometry g)
     {

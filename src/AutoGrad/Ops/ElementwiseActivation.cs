@@ -14,14 +14,18 @@ internal sealed class ElementwiseActivation<TForward, TBackward> : Function
     private Tensor? _x;
     private TBackward _backward;
     private string _name = "";
+    private IReadOnlyDictionary<string, object> _attributes = NoAttributes;
 
     public override string Name => _name;
 
-    public static Variable Apply(Variable x, TForward forward, TBackward backward, string name)
+    internal override IReadOnlyDictionary<string, object> Attributes => _attributes;
+
+    public static Variable Apply(Variable x, TForward forward, TBackward backward, string name, IReadOnlyDictionary<string, object>? attributes = null)
     {
         var result = Tensor.EmptyOwned((int[])x.Value.ShapeArray.Clone());
         Map.Apply(forward, x.Value.AsReadOnlySpan(), result.AsSpan());
-        return new ElementwiseActivation<TForward, TBackward> { _x = x.Value, _backward = backward, _name = name }.Record(result, x);
+        return new ElementwiseActivation<TForward, TBackward> { _x = x.Value, _backward = backward, _name = name, _attributes = attributes ?? NoAttributes }
+            .Record(result, x);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)

@@ -8,13 +8,16 @@ internal sealed class MaxPool2d : Function
 {
     private int[] _inputShape = [];
     private int[]? _argmax;
+    private ConvGeometry _geometry;
+
+    internal override IReadOnlyDictionary<string, object> Attributes => _geometry.Attributes();
 
     public static Variable Apply(Variable x, ConvGeometry g)
     {
         var output = Tensor.EmptyOwned([g.Batch, g.Channels, g.OutHeight, g.OutWidth]);
         var argmax = new int[output.Length];
         Pooling.MaxForward(x.Value.AsReadOnlySpan(), g, output.AsSpan(), argmax);
-        return new MaxPool2d { _inputShape = x.Value.ShapeArray, _argmax = argmax }.Record(output, x);
+        return new MaxPool2d { _inputShape = x.Value.ShapeArray, _argmax = argmax, _geometry = g }.Record(output, x);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
@@ -32,6 +35,8 @@ internal sealed class MaxPool2d : Function
 internal sealed class AvgPool2d : Function
 {
     private ConvGeometry _geometry;
+
+    internal override IReadOnlyDictionary<string, object> Attributes => _geometry.Attributes();
 
     public static Variable Apply(Variable x, ConvGeometry g)
     {

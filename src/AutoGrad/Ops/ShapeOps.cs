@@ -5,12 +5,15 @@ namespace AutoGrad.Ops;
 /// <summary>A new shape over the same elements; the result shares the input's buffer.</summary>
 internal sealed class Reshape : Function
 {
-    private int[] _inputShape = [];
+    private int[] _inputShape = [], _outputShape = [];
+
+    internal override IReadOnlyDictionary<string, object> Attributes
+        => new Dictionary<string, object> { ["input_shape"] = _inputShape, ["shape"] = _outputShape };
 
     public static Variable Apply(Variable x, int[] shape)
     {
         var target = Tensor.ResolveReshape(x.Value.Shape, x.Value.Length, shape, nameof(Reshape));
-        return new Reshape { _inputShape = x.Value.ShapeArray }.Record(x.Value.WithShape(target), x);
+        return new Reshape { _inputShape = x.Value.ShapeArray, _outputShape = target }.Record(x.Value.WithShape(target), x);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
@@ -24,6 +27,8 @@ internal sealed class Reshape : Function
 internal sealed class Permute : Function
 {
     private int[] _permutation = [];
+
+    internal override IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["perm"] = _permutation };
 
     public static Variable Apply(Variable x, int[] permutation)
         => new Permute { _permutation = permutation }.Record(TensorMath.Permute(x.Value, permutation), x);

@@ -11,6 +11,8 @@ internal sealed class SoftmaxFunction : Function
 
     public override string Name => _log ? "LogSoftmax" : "Softmax";
 
+    internal override IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["axis"] = _dim };
+
     public static Variable Apply(Variable x, int dim, bool log)
     {
         var result = Tensor.EmptyOwned((int[])x.Value.ShapeArray.Clone());
