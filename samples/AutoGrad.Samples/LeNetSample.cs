@@ -62,6 +62,7 @@ public static class LeNetSample
 
         var output = new RunOutput(settings.OutputFolder);
         output.SaveModel(model);
+        output.SavePredictions(model, test);
         output.WritePng("loss.png", Charts.LossCurve(history, $"LeNet-5 on {title}: loss"));
         output.WritePng("accuracy.png", Charts.AccuracyCurve(history, $"LeNet-5 on {title}: accuracy"));
         var hyperparameters = settings.ToJson();
@@ -69,7 +70,7 @@ public static class LeNetSample
         hyperparameters["optimizer"] = "Adam";
         hyperparameters["schedule"] = "cosine annealing to 0";
         output.WriteMetrics("lenet", hyperparameters, history, result.Accuracy);
-        AnsiConsole.MarkupLine($"Test accuracy [bold]{result.Accuracy:P2}[/] on {result.Confusion.Total} images; wrote results to [blue]{output.Folder}[/]");
+        AnsiConsole.MarkupLine($"Test accuracy [bold]{result.Accuracy:P2}[/] on {result.Confusion.Total} images; wrote metrics.json, charts, model.safetensors and predictions.npy / logits.npy to [blue]{output.Folder}[/]");
         AnsiConsole.WriteLine(result.Confusion.ToString());
         return 0;
     }

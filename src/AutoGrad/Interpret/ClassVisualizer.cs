@@ -9,7 +9,10 @@ public sealed record ClassVisualizationOptions
     /// <summary>Gradient-ascent steps before the target probability is checked.</summary>
     public int Steps { get; init; } = 150;
 
-    /// <summary>Extra steps allowed while the image is still below <see cref="TargetProbability"/>.</summary>
+    /// <summary>
+    /// Extra steps allowed while the image is still below <see cref="TargetProbability"/>; they ascend the class's
+    /// log-probability instead of its logit, which also lowers the competing classes.
+    /// </summary>
     public int MaxExtraSteps { get; init; } = 300;
 
     /// <summary>Step size on the gradient normalized to unit mean absolute value.</summary>
@@ -43,7 +46,8 @@ public sealed record ClassVisualization(int Class, Tensor Image, float Probabili
 /// <summary>
 /// Class visualization by gradient ascent on the input (Simonyan et al., 2014; Yosinski et al., 2015): starting from
 /// low-amplitude noise, the image follows the gradient of the class logit, with L2 decay, random jitter and periodic
-/// Gaussian blur as regularizers, until the model assigns the class at least the target probability.
+/// Gaussian blur as regularizers; if the model then gives the class less than the target probability, further steps
+/// ascend the class's log-probability until it does (or the step budget runs out).
 /// </summary>
 public static class ClassVisualizer
 {
@@ -73,7 +77,8 @@ public static class ClassVisualizer
             int dy = generator.NextInt(2 * options.Jitter + 1) - options.Jitter;
             int dx = generator.NextInt(2 * options.Jitter + 1) - options.Jitter;
             Roll(image, shifted, dy, dx);
-            var (gradient, _) = InputGradients.OfClassScores(model, shifted, [classIndex]);
+            var score = step < options.Steps ? ClassScore.Logit : ClassScore.LogProbability;
+            var (gradient, _) = InputGradients.OfClassScores(model, shifted, [classIndex], score);
             Roll(gradient, shifted, -dy, -dx); // the gradient with respect to the unshifted image
             var g = shifted.AsSpan();
             float scale = options.LearningRate / (TensorPrimitives.SumOfMagnitudes(g) / g.Length + 1e-12f);

@@ -2,6 +2,16 @@ using AutoGrad.Nn;
 
 namespace AutoGrad.Interpret;
 
+/// <summary>Which class score an input gradient is taken of.</summary>
+public enum ClassScore
+{
+    /// <summary>The raw logit of the class (the usual choice for saliency and class visualization).</summary>
+    Logit,
+
+    /// <summary>The log-softmax of the class: raising it also pushes the other classes down.</summary>
+    LogProbability,
+}
+
 /// <summary>
 /// Gradients of a classifier's class scores with respect to its input: the machinery behind saliency maps and class
 /// visualization. The model runs in evaluation mode (restored afterwards); its parameters receive no gradient.
@@ -10,9 +20,11 @@ public static class InputGradients
 {
     /// <summary>
     /// The gradient of sum_i logits[i, classes[i]] with respect to <paramref name="input"/> [N, ...]: row i holds
-    /// d logit[i, classes[i]] / d input[i]. Also returns the logits.
+    /// d logit[i, classes[i]] / d input[i] (or of the log-probability with <see cref="ClassScore.LogProbability"/>).
+    /// Also returns the logits.
     /// </summary>
-    public static (Tensor Gradient, Tensor Logits) OfClassScores(Module model, Tensor input, ReadOnlySpan<int> classes)
+    public static (Tensor Gradient, Tensor Logits) OfClassScores(Module model, Tensor input, ReadOnlySpan<int> classes,
+        ClassScore score = ClassScore.Logit)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(input);
@@ -43,7 +55,8 @@ public static class InputGradients
                 }
                 selector[i, classes[i]] = 1f;
             }
-            logits.Backward(selector);
+            var scores = score == ClassScore.LogProbability ? F.LogSoftmax(logits, 1) : logits;
+            scores.Backward(selector);
             return (x.Grad ?? Tensor.Zeros(input.Shape.ToArray()), logits.Value);
         }
         finally

@@ -47,6 +47,21 @@ public sealed class InterpretTests
     }
 
     [TestMethod]
+    public void LogProbabilityGradientSubtractsTheExpectedWeightRow()
+    {
+        var model = RowClassifier();
+        var input = Tensor.Rand(new Generator(2), 1, 1, 4, 4);
+        var (gradient, logits) = InputGradients.OfClassScores(model, input, [1], ClassScore.LogProbability);
+        var p = F.Softmax(new Variable(logits), 1).Value;
+        var weight = ((Linear)model[1]).Weight.Value;
+        for (int i = 0; i < 16; i++)
+        {
+            float expected = weight[1, i] - (p[0, 0] * weight[0, i] + p[0, 1] * weight[1, i] + p[0, 2] * weight[2, i]);
+            Assert.AreEqual(expected, gradient.AsReadOnlySpan()[i], 1e-5f);
+        }
+    }
+
+    [TestMethod]
     public void ClassVisualizationReachesTheTargetProbability()
     {
         var model = RowClassifier();
