@@ -1,3 +1,4 @@
+using AutoGrad.Autograd;
 using AutoGrad.Ops;
 
 namespace AutoGrad;
@@ -66,11 +67,11 @@ public static partial class F
         NotNull(x);
         if (min is null && max is null)
         {
-            throw new ArgumentException("Clamp: at least one of min and max must be given.");
+            throw new ArgumentException(CallSite.Tag("Clamp: at least one of min and max must be given."));
         }
         if (min is float lo && float.IsNaN(lo) || max is float hi && float.IsNaN(hi))
         {
-            throw new ArgumentException($"Clamp: bounds must not be NaN (min={min}, max={max}).");
+            throw new ArgumentException(CallSite.Tag($"Clamp: bounds must not be NaN (min={min}, max={max})."));
         }
         return Ops.Clamp.Apply(x, min ?? float.NegativeInfinity, max ?? float.PositiveInfinity);
     }
@@ -97,7 +98,7 @@ public static partial class F
         NotNull(y);
         if (x.Rank == 0 || y.Rank == 0)
         {
-            throw new ArgumentException($"MatMul: both arguments need at least 1 dimension; got shapes {Shapes.Format(x.Shape)} and {Shapes.Format(y.Shape)}.");
+            throw new ArgumentException(CallSite.Tag($"MatMul: both arguments need at least 1 dimension; got shapes {Shapes.Format(x.Shape)} and {Shapes.Format(y.Shape)}."));
         }
         if (x.Rank == 1 && y.Rank == 1)
         {
@@ -130,7 +131,7 @@ public static partial class F
         if (kx != ky)
         {
             throw new ArgumentException(
-                $"MatMul: shapes {Shapes.Format(x.Shape)} and {Shapes.Format(y.Shape)} are not aligned: the contracted dims are {kx} and {ky}.");
+                CallSite.Tag($"MatMul: shapes {Shapes.Format(x.Shape)} and {Shapes.Format(y.Shape)} are not aligned: the contracted dims are {kx} and {ky}."));
         }
     }
 
@@ -214,7 +215,7 @@ public static partial class F
         ArgumentNullException.ThrowIfNull(dims);
         if (dims.Length != x.Rank)
         {
-            throw new ArgumentException($"Permute: {dims.Length} dims [{string.Join(", ", dims)}] given for a tensor of shape {Shapes.Format(x.Shape)} (rank {x.Rank}).");
+            throw new ArgumentException(CallSite.Tag($"Permute: {dims.Length} dims [{string.Join(", ", dims)}] given for a tensor of shape {Shapes.Format(x.Shape)} (rank {x.Rank})."));
         }
         var normalized = new int[dims.Length];
         var seen = new bool[dims.Length];
@@ -223,7 +224,7 @@ public static partial class F
             normalized[i] = Shapes.NormalizeDim(dims[i], x.Rank, "Permute", x.Shape);
             if (seen[normalized[i]])
             {
-                throw new ArgumentException($"Permute: dim {dims[i]} repeats in [{string.Join(", ", dims)}].");
+                throw new ArgumentException(CallSite.Tag($"Permute: dim {dims[i]} repeats in [{string.Join(", ", dims)}]."));
             }
             seen[normalized[i]] = true;
         }
@@ -273,12 +274,12 @@ public static partial class F
         ArgumentNullException.ThrowIfNull(xs);
         if (xs.Count == 0)
         {
-            throw new ArgumentException("Concat: needs at least one tensor.");
+            throw new ArgumentException(CallSite.Tag("Concat: needs at least one tensor."));
         }
         var first = NotNull(xs[0]);
         if (first.Rank == 0)
         {
-            throw new ArgumentException("Concat: rank-0 tensors cannot be concatenated; unsqueeze them first.");
+            throw new ArgumentException(CallSite.Tag("Concat: rank-0 tensors cannot be concatenated; unsqueeze them first."));
         }
         int d = Shapes.NormalizeDim(dim, first.Rank, "Concat", first.Shape);
         for (int i = 1; i < xs.Count; i++)
@@ -292,7 +293,7 @@ public static partial class F
             if (!compatible)
             {
                 throw new ArgumentException(
-                    $"Concat: tensor {i} has shape {Shapes.Format(shape)} but tensor 0 has {Shapes.Format(first.Shape)}; all dims except dim {d} must match.");
+                    CallSite.Tag($"Concat: tensor {i} has shape {Shapes.Format(shape)} but tensor 0 has {Shapes.Format(first.Shape)}; all dims except dim {d} must match."));
             }
         }
         return Ops.Concat.Apply(xs.ToArray(), d);
@@ -307,11 +308,11 @@ public static partial class F
         NotNull(x);
         if (x.Rank == 0)
         {
-            throw new ArgumentException("Slice: a rank-0 tensor cannot be sliced.");
+            throw new ArgumentException(CallSite.Tag("Slice: a rank-0 tensor cannot be sliced."));
         }
         if (step < 1)
         {
-            throw new ArgumentOutOfRangeException(nameof(step), $"Slice: step must be >= 1; got {step}.");
+            throw new ArgumentOutOfRangeException(nameof(step), CallSite.Tag($"Slice: step must be >= 1; got {step}."));
         }
         int d = Shapes.NormalizeDim(dim, x.Rank, "Slice", x.Shape);
         int size = x.Shape[d];
@@ -333,7 +334,7 @@ public static partial class F
         ArgumentNullException.ThrowIfNull(indices);
         if (x.Rank == 0)
         {
-            throw new ArgumentException("IndexSelect: a rank-0 tensor has no dim to select from.");
+            throw new ArgumentException(CallSite.Tag("IndexSelect: a rank-0 tensor has no dim to select from."));
         }
         int d = Shapes.NormalizeDim(dim, x.Rank, "IndexSelect", x.Shape);
         int size = x.Shape[d];
@@ -344,7 +345,7 @@ public static partial class F
             if (index < -size || index >= size)
             {
                 throw new ArgumentOutOfRangeException(nameof(indices),
-                    $"IndexSelect: index {index} (position {i}) is out of range for dim {d} of size {size} (shape {Shapes.Format(x.Shape)}).");
+                    CallSite.Tag($"IndexSelect: index {index} (position {i}) is out of range for dim {d} of size {size} (shape {Shapes.Format(x.Shape)})."));
             }
             normalized[i] = index < 0 ? index + size : index;
         }

@@ -1,3 +1,4 @@
+using AutoGrad.Autograd;
 using AutoGrad.Kernels;
 using AutoGrad.Ops;
 
@@ -19,16 +20,16 @@ public static partial class F
         NotNull(weight);
         if (weight.Rank != 2)
         {
-            throw new ArgumentException($"Linear: weight must be [out_features, in_features]; got shape {Shapes.Format(weight.Shape)}.");
+            throw new ArgumentException(CallSite.Tag($"Linear: weight must be [out_features, in_features]; got shape {Shapes.Format(weight.Shape)}."));
         }
         if (input.Rank == 0 || input.Shape[^1] != weight.Shape[1])
         {
             throw new ArgumentException(
-                $"Linear: input {Shapes.Format(input.Shape)} must end in in_features = {weight.Shape[1]} to match weight {Shapes.Format(weight.Shape)}.");
+                CallSite.Tag($"Linear: input {Shapes.Format(input.Shape)} must end in in_features = {weight.Shape[1]} to match weight {Shapes.Format(weight.Shape)}."));
         }
         if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != weight.Shape[0]))
         {
-            throw new ArgumentException($"Linear: bias must be [{weight.Shape[0]}] to match weight {Shapes.Format(weight.Shape)}; got {Shapes.Format(bias.Shape)}.");
+            throw new ArgumentException(CallSite.Tag($"Linear: bias must be [{weight.Shape[0]}] to match weight {Shapes.Format(weight.Shape)}; got {Shapes.Format(bias.Shape)}."));
         }
         if (input.Rank == 2)
         {
@@ -61,20 +62,20 @@ public static partial class F
         }
         if (input.Rank != 4)
         {
-            throw new ArgumentException($"Conv2d: input must be [N, C, H, W] (or [C, H, W]); got shape {Shapes.Format(input.Shape)}.");
+            throw new ArgumentException(CallSite.Tag($"Conv2d: input must be [N, C, H, W] (or [C, H, W]); got shape {Shapes.Format(input.Shape)}."));
         }
         if (weight.Rank != 4)
         {
-            throw new ArgumentException($"Conv2d: weight must be [out_channels, in_channels, kh, kw]; got shape {Shapes.Format(weight.Shape)}.");
+            throw new ArgumentException(CallSite.Tag($"Conv2d: weight must be [out_channels, in_channels, kh, kw]; got shape {Shapes.Format(weight.Shape)}."));
         }
         if (weight.Shape[1] != input.Shape[1])
         {
             throw new ArgumentException(
-                $"Conv2d: input {Shapes.Format(input.Shape)} has {input.Shape[1]} channels but weight {Shapes.Format(weight.Shape)} expects {weight.Shape[1]} (weight dim 1).");
+                CallSite.Tag($"Conv2d: input {Shapes.Format(input.Shape)} has {input.Shape[1]} channels but weight {Shapes.Format(weight.Shape)} expects {weight.Shape[1]} (weight dim 1)."));
         }
         if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != weight.Shape[0]))
         {
-            throw new ArgumentException($"Conv2d: bias must be [{weight.Shape[0]}] to match weight {Shapes.Format(weight.Shape)}; got {Shapes.Format(bias.Shape)}.");
+            throw new ArgumentException(CallSite.Tag($"Conv2d: bias must be [{weight.Shape[0]}] to match weight {Shapes.Format(weight.Shape)}; got {Shapes.Format(bias.Shape)}."));
         }
         var g = Geometry("Conv2d", input.Shape, (weight.Shape[2], weight.Shape[3]), stride, padding, dilation);
         return Ops.Conv2d.Apply(input, weight, bias, g);
@@ -105,11 +106,11 @@ public static partial class F
         }
         if (input.Rank != 4)
         {
-            throw new ArgumentException($"{op}: input must be [N, C, H, W] (or [C, H, W]); got shape {Shapes.Format(input.Shape)}.");
+            throw new ArgumentException(CallSite.Tag($"{op}: input must be [N, C, H, W] (or [C, H, W]); got shape {Shapes.Format(input.Shape)}."));
         }
         if (padding.H > kernel.H / 2 || padding.W > kernel.W / 2)
         {
-            throw new ArgumentException($"{op}: padding ({padding.H}, {padding.W}) must be at most half the kernel ({kernel.H}, {kernel.W}).");
+            throw new ArgumentException(CallSite.Tag($"{op}: padding ({padding.H}, {padding.W}) must be at most half the kernel ({kernel.H}, {kernel.W})."));
         }
         var g = Geometry(op, input.Shape, kernel, stride ?? kernel, padding, (1, 1));
         return max ? Ops.MaxPool2d.Apply(input, g) : Ops.AvgPool2d.Apply(input, g);
@@ -120,14 +121,14 @@ public static partial class F
         if (kernel.H < 1 || kernel.W < 1 || stride.H < 1 || stride.W < 1 || padding.H < 0 || padding.W < 0 || dilation.H < 1 || dilation.W < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(kernel),
-                $"{op}: need kernel >= 1, stride >= 1, padding >= 0, dilation >= 1; got kernel ({kernel.H}, {kernel.W}), stride ({stride.H}, {stride.W}), padding ({padding.H}, {padding.W}), dilation ({dilation.H}, {dilation.W}).");
+                CallSite.Tag($"{op}: need kernel >= 1, stride >= 1, padding >= 0, dilation >= 1; got kernel ({kernel.H}, {kernel.W}), stride ({stride.H}, {stride.W}), padding ({padding.H}, {padding.W}), dilation ({dilation.H}, {dilation.W})."));
         }
         var g = new ConvGeometry(shape[0], shape[1], shape[2], shape[3], kernel.H, kernel.W, stride.H, stride.W, padding.H, padding.W, dilation.H, dilation.W);
         int effectiveH = dilation.H * (kernel.H - 1) + 1, effectiveW = dilation.W * (kernel.W - 1) + 1;
         if (effectiveH > g.Height + 2 * padding.H || effectiveW > g.Width + 2 * padding.W)
         {
             throw new ArgumentException(
-                $"{op}: kernel {effectiveH}x{effectiveW} (after dilation) is larger than the padded input {g.Height + 2 * padding.H}x{g.Width + 2 * padding.W} (input {Shapes.Format(shape)}, padding ({padding.H}, {padding.W})).");
+                CallSite.Tag($"{op}: kernel {effectiveH}x{effectiveW} (after dilation) is larger than the padded input {g.Height + 2 * padding.H}x{g.Width + 2 * padding.W} (input {Shapes.Format(shape)}, padding ({padding.H}, {padding.W}))."));
         }
         return g;
     }
@@ -146,7 +147,7 @@ public static partial class F
         int end = Shapes.NormalizeDim(endDim, x.Rank, "Flatten", x.Shape);
         if (start > end)
         {
-            throw new ArgumentException($"Flatten: startDim {startDim} comes after endDim {endDim} for shape {Shapes.Format(x.Shape)}.");
+            throw new ArgumentException(CallSite.Tag($"Flatten: startDim {startDim} comes after endDim {endDim} for shape {Shapes.Format(x.Shape)}."));
         }
         var shape = new List<int>();
         int merged = 1;
@@ -177,7 +178,7 @@ public static partial class F
         NotNull(x);
         if (!(p >= 0 && p <= 1))
         {
-            throw new ArgumentOutOfRangeException(nameof(p), $"Dropout: p must be in [0, 1]; got {p}.");
+            throw new ArgumentOutOfRangeException(nameof(p), CallSite.Tag($"Dropout: p must be in [0, 1]; got {p}."));
         }
         if (!training || p == 0)
         {
@@ -247,7 +248,7 @@ public static partial class F
         if (logits.Rank != 2 || !probabilities.Shape.SequenceEqual(logits.Shape))
         {
             throw new ArgumentException(
-                $"CrossEntropy: probability targets must have the logits' shape [N, C]; got logits {Shapes.Format(logits.Shape)} and targets {Shapes.Format(probabilities.Shape)}.");
+                CallSite.Tag($"CrossEntropy: probability targets must have the logits' shape [N, C]; got logits {Shapes.Format(logits.Shape)} and targets {Shapes.Format(probabilities.Shape)}."));
         }
         CheckSmoothing("CrossEntropy", labelSmoothing);
         var q = labelSmoothing == 0 ? probabilities : probabilities * (1f - labelSmoothing) + labelSmoothing / logits.Shape[1];
@@ -309,7 +310,7 @@ public static partial class F
     {
         if (!(beta > 0) || float.IsNaN(threshold))
         {
-            throw new ArgumentOutOfRangeException(nameof(beta), $"Softplus: beta must be positive and threshold a number; got beta={beta}, threshold={threshold}.");
+            throw new ArgumentOutOfRangeException(nameof(beta), CallSite.Tag($"Softplus: beta must be positive and threshold a number; got beta={beta}, threshold={threshold}."));
         }
         return ElementwiseActivation<SoftplusMap, SoftplusBackwardMap>.Apply(NotNull(x), new(beta, threshold), new(beta, threshold), "Softplus",
             new Dictionary<string, object> { ["beta"] = beta, ["threshold"] = threshold });
@@ -329,19 +330,19 @@ public static partial class F
         ArgumentNullException.ThrowIfNull(targets);
         if (input.Rank != 2)
         {
-            throw new ArgumentException($"{op}: input must be [N, C]; got shape {Shapes.Format(input.Shape)}.");
+            throw new ArgumentException(CallSite.Tag($"{op}: input must be [N, C]; got shape {Shapes.Format(input.Shape)}."));
         }
         int n = input.Shape[0], c = input.Shape[1];
         if (targets.Length != n)
         {
-            throw new ArgumentException($"{op}: {targets.Length} targets for input {Shapes.Format(input.Shape)}; expected one class index per row ({n}).");
+            throw new ArgumentException(CallSite.Tag($"{op}: {targets.Length} targets for input {Shapes.Format(input.Shape)}; expected one class index per row ({n})."));
         }
         for (int i = 0; i < targets.Length; i++)
         {
             if ((targets[i] < 0 || targets[i] >= c) && targets[i] != ignoreIndex)
             {
                 throw new ArgumentOutOfRangeException(nameof(targets),
-                    $"{op}: target {targets[i]} at position {i} is out of range for {c} classes (input {Shapes.Format(input.Shape)}); expected 0..{c - 1}.");
+                    CallSite.Tag($"{op}: target {targets[i]} at position {i} is out of range for {c} classes (input {Shapes.Format(input.Shape)}); expected 0..{c - 1}."));
             }
         }
     }
@@ -350,7 +351,7 @@ public static partial class F
     {
         if (targets.Rank != 1)
         {
-            throw new ArgumentException($"{op}: class-index targets must be 1-D [N]; got shape {Shapes.Format(targets.Shape)}.");
+            throw new ArgumentException(CallSite.Tag($"{op}: class-index targets must be 1-D [N]; got shape {Shapes.Format(targets.Shape)}."));
         }
         var values = targets.AsReadOnlySpan();
         var indices = new int[values.Length];
@@ -359,7 +360,7 @@ public static partial class F
             float v = values[i];
             if (v != MathF.Round(v) || MathF.Abs(v) > 1 << 24)
             {
-                throw new ArgumentException($"{op}: target {v} at position {i} is not a class index (an integer).");
+                throw new ArgumentException(CallSite.Tag($"{op}: target {v} at position {i} is not a class index (an integer)."));
             }
             indices[i] = (int)v;
         }
@@ -370,7 +371,7 @@ public static partial class F
     {
         if (!(labelSmoothing >= 0 && labelSmoothing <= 1))
         {
-            throw new ArgumentOutOfRangeException(nameof(labelSmoothing), $"{op}: labelSmoothing must be in [0, 1]; got {labelSmoothing}.");
+            throw new ArgumentOutOfRangeException(nameof(labelSmoothing), CallSite.Tag($"{op}: labelSmoothing must be in [0, 1]; got {labelSmoothing}."));
         }
     }
 
@@ -378,7 +379,7 @@ public static partial class F
     {
         if (!input.Shape.SequenceEqual(target.Shape))
         {
-            throw new ArgumentException($"{op}: input {Shapes.Format(input.Shape)} and target {Shapes.Format(target.Shape)} must have the same shape.");
+            throw new ArgumentException(CallSite.Tag($"{op}: input {Shapes.Format(input.Shape)} and target {Shapes.Format(target.Shape)} must have the same shape."));
         }
     }
 
@@ -389,7 +390,7 @@ public static partial class F
         {
             if (!(span[i] >= 0 && span[i] <= 1))
             {
-                throw new ArgumentOutOfRangeException(what, $"{op}: every {what} value must be in [0, 1]; element {i} is {span[i]} (shape {Shapes.Format(values.Shape)}).");
+                throw new ArgumentOutOfRangeException(what, CallSite.Tag($"{op}: every {what} value must be in [0, 1]; element {i} is {span[i]} (shape {Shapes.Format(values.Shape)})."));
             }
         }
     }
@@ -399,7 +400,7 @@ public static partial class F
         Reduction.Mean => Mean(losses),
         Reduction.Sum => Sum(losses),
         Reduction.None => losses,
-        _ => throw new ArgumentOutOfRangeException(nameof(reduction), $"Loss: unknown reduction {reduction}."),
+        _ => throw new ArgumentOutOfRangeException(nameof(reduction), CallSite.Tag($"Loss: unknown reduction {reduction}.")),
     };
 
     private static Variable ReduceClassLoss(Variable losses, int[] targets, int ignoreIndex, Reduction reduction)
@@ -418,7 +419,7 @@ public static partial class F
             case Reduction.None:
                 return losses;
             default:
-                throw new ArgumentOutOfRangeException(nameof(reduction), $"Loss: unknown reduction {reduction}.");
+                throw new ArgumentOutOfRangeException(nameof(reduction), CallSite.Tag($"Loss: unknown reduction {reduction}."));
         }
     }
 }

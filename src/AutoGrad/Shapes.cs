@@ -1,3 +1,4 @@
+using AutoGrad.Autograd;
 using System.Text;
 
 namespace AutoGrad;
@@ -13,7 +14,7 @@ internal static class Shapes
             n *= d;
             if (n > Array.MaxLength)
             {
-                throw new ArgumentException($"Shape {Format(shape)} has more elements than an array can hold ({Array.MaxLength}).");
+                throw new ArgumentException(CallSite.Tag($"Shape {Format(shape)} has more elements than an array can hold ({Array.MaxLength})."));
             }
         }
         return (int)n;
@@ -56,8 +57,8 @@ internal static class Shapes
             if (da != db && da != 1 && db != 1)
             {
                 throw new ArgumentException(
-                    $"{op}: shapes {Format(a)} and {Format(b)} cannot be broadcast together " +
-                    $"(dimension {i} of the result: {da} vs {db}; each pair must be equal or one of them 1).");
+                    CallSite.Tag($"{op}: shapes {Format(a)} and {Format(b)} cannot be broadcast together " +
+                    $"(dimension {i} of the result: {da} vs {db}; each pair must be equal or one of them 1)."));
             }
             result[i] = da == 1 ? db : da;
         }
@@ -90,7 +91,7 @@ internal static class Shapes
         if (dim < lo || dim > hi)
         {
             throw new ArgumentOutOfRangeException(nameof(dim),
-                $"{op}: dim {dim} is out of range for a tensor of shape {Format(shape)} (rank {rank}); expected {lo}..{hi}.");
+                CallSite.Tag($"{op}: dim {dim} is out of range for a tensor of shape {Format(shape)} (rank {rank}); expected {lo}..{hi}."));
         }
         return dim < 0 ? dim + Math.Max(rank, 1) : dim;
     }
@@ -122,7 +123,7 @@ internal static class Shapes
         {
             if (result[i] == result[i - 1] && result[i] >= 0)
             {
-                throw new ArgumentException($"{op}: dim {result[i]} appears more than once in [{string.Join(", ", dims)}].");
+                throw new ArgumentException(CallSite.Tag($"{op}: dim {result[i]} appears more than once in [{string.Join(", ", dims)}]."));
             }
         }
         return rank == 0 ? [] : result;
@@ -148,13 +149,13 @@ internal static class Shapes
     {
         if (shape.Length > Tensor.MaxRank)
         {
-            throw new ArgumentException($"{op}: shape {Format(shape)} has rank {shape.Length}; AutoGrad supports rank 0..{Tensor.MaxRank}.");
+            throw new ArgumentException(CallSite.Tag($"{op}: shape {Format(shape)} has rank {shape.Length}; AutoGrad supports rank 0..{Tensor.MaxRank}."));
         }
         foreach (int d in shape)
         {
             if (d < 0)
             {
-                throw new ArgumentException($"{op}: shape {Format(shape)} has a negative dimension.");
+                throw new ArgumentException(CallSite.Tag($"{op}: shape {Format(shape)} has a negative dimension."));
             }
         }
     }

@@ -33,6 +33,27 @@ public partial class Variable
     /// <summary>The data.</summary>
     public Tensor Value { get; }
 
+    /// <summary>Hooks of a leaf; an interior variable's hooks live on the node that computed it.</summary>
+    internal List<Func<Tensor, Tensor?>>? LeafHooks { get; private set; }
+
+    /// <summary>
+    /// Calls <paramref name="hook"/> with this variable's gradient during every Backward (PyTorch's
+    /// <c>register_hook</c>): before it is accumulated into <see cref="Grad"/> for a leaf, before it flows on for an
+    /// interior variable. Returning a tensor (of the same shape) replaces the gradient; returning null keeps it.
+    /// </summary>
+    /// <returns>A handle whose Dispose removes the hook.</returns>
+    public RemovableHandle RegisterHook(Func<Tensor, Tensor?> hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        if (!RequiresGrad)
+        {
+            throw new InvalidOperationException("RegisterHook: this variable does not require grad, so no gradient will ever reach the hook.");
+        }
+        var hooks = GradFn is null ? LeafHooks ??= [] : GradFn.OutputHooks ??= [];
+        hooks.Add(hook);
+        return new RemovableHandle(() => hooks.Remove(hook));
+    }
+
     /// <summary>
     /// The accumulated gradient of a leaf after Backward (null before the first one). Backward adds to it, as in
     /// PyTorch; clear it with <see cref="ZeroGrad"/>. Interior variables keep one only after <see cref="RetainGrad"/>.

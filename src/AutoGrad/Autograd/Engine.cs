@@ -29,21 +29,25 @@ internal static class Engine
                 $"Backward: the output gradient has shape {Shapes.Format(gradient.Shape)} but the output has shape {Shapes.Format(output.Value.Shape)}.", nameof(gradient));
         }
 
+        using var noGrad = GradMode.NoGrad();
         if (output.GradFn is null)
         {
-            AccumulateIntoLeaf(output, gradient);
+            AccumulateIntoLeaf(output, ApplyHooks(output.LeafHooks, gradient, "leaf"));
             return;
         }
 
         var order = TopologicalOrder(output.GradFn);
         var pending = new Dictionary<Function, Tensor>(ReferenceEqualityComparer.Instance) { [output.GradFn] = gradient };
-        using var noGrad = GradMode.NoGrad();
+        // A leaf's contributions are summed first, then its hooks run once and the total is accumulated, as in PyTorch.
+        var leaves = new Dictionary<Variable, Tensor>(ReferenceEqualityComparer.Instance);
+        var leafOrder = new List<Variable>();
         foreach (var node in order)
         {
             if (!pending.Remove(node, out var grad))
             {
                 continue;
             }
+            grad = ApplyHooks(node.OutputHooks, grad, node.Name);
             if (node.RetainedOutput is { } retained)
             {
                 retained.Grad = grad.Clone();
@@ -58,11 +62,24 @@ internal static class Engine
                 {
                     continue;
                 }
+                if (AnomalyMode.IsEnabled)
+                {
+                    AnomalyMode.CheckFinite(g.AsReadOnlySpan(), node.Name, "backward",
+                        $"gradient {Shapes.Format(g.Shape)} for input {i} of shape {Shapes.Format(inputs[i].Shape)}", node.Site);
+                }
                 var input = inputs[i];
                 g = SumToShape(g, input.Value.ShapeArray, node.Name);
                 if (input.GradFn is null)
                 {
-                    AccumulateIntoLeaf(input, g);
+                    if (leaves.TryGetValue(input, out var sum))
+                    {
+                        leaves[input] = TensorMath.Add(sum, g);
+                    }
+                    else
+                    {
+                        leaves[input] = g;
+                        leafOrder.Add(input);
+                    }
                 }
                 else
                 {
@@ -75,6 +92,32 @@ internal static class Engine
                 node.Release();
             }
         }
+        foreach (var leaf in leafOrder)
+        {
+            AccumulateIntoLeaf(leaf, ApplyHooks(leaf.LeafHooks, leaves[leaf], "leaf"));
+        }
+    }
+
+    /// <summary>Runs gradient hooks in registration order; each may return a replacement of the same shape.</summary>
+    private static Tensor ApplyHooks(List<Func<Tensor, Tensor?>>? hooks, Tensor grad, string owner)
+    {
+        if (hooks is null)
+        {
+            return grad;
+        }
+        foreach (var hook in hooks.ToArray())
+        {
+            if (hook(grad) is { } replaced)
+            {
+                if (!replaced.Shape.SequenceEqual(grad.Shape))
+                {
+                    throw new InvalidOperationException(
+                        $"Backward: a hook on the output of {owner} returned a gradient of shape {Shapes.Format(replaced.Shape)}; it must keep {Shapes.Format(grad.Shape)}.");
+                }
+                grad = replaced;
+            }
+        }
+        return grad;
     }
 
     /// <summary>Nodes reachable from <paramref name="root"/>, each after every node that consumes its output.</summary>

@@ -18,6 +18,12 @@ internal abstract class Function
     /// <summary>The output, when the user asked it to keep its gradient (<see cref="Variable.RetainGrad"/>).</summary>
     internal Variable? RetainedOutput { get; set; }
 
+    /// <summary>Hooks registered on the output variable; they see (and may replace) its gradient before this node's backward.</summary>
+    internal List<Func<Tensor, Tensor?>>? OutputHooks { get; set; }
+
+    /// <summary>Where the op was called ("File.cs:line N"), recorded while anomaly detection is on.</summary>
+    internal string? Site { get; private set; }
+
     /// <summary>The op's name in messages and graph dumps.</summary>
     public virtual string Name => GetType().Name;
 
@@ -44,6 +50,7 @@ internal abstract class Function
     {
         Released = true;
         Inputs = [];
+        OutputHooks = null;
         ReleaseSaved();
     }
 
@@ -58,6 +65,12 @@ internal abstract class Function
 
     private Variable RecordCore(Tensor result, Variable[] inputs)
     {
+        if (AnomalyMode.IsEnabled)
+        {
+            Site = CallSite.Find();
+            AnomalyMode.CheckFinite(result.AsReadOnlySpan(), Name, "forward",
+                string.Join(" and ", inputs.Select(i => Shapes.Format(i.Shape))) + " -> " + Shapes.Format(result.Shape), Site);
+        }
         if (!GradMode.IsEnabled)
         {
             return new Variable(result);

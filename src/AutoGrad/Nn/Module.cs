@@ -16,11 +16,95 @@ public abstract class Module
     /// <summary>This module's computation on <paramref name="input"/>.</summary>
     public abstract Variable Forward(Variable input);
 
-    /// <summary>Runs the module on <paramref name="input"/> (PyTorch's <c>module(x)</c>).</summary>
+    /// <summary>
+    /// Runs the module on <paramref name="input"/> (PyTorch's <c>module(x)</c>): forward pre-hooks, <see cref="Forward"/>,
+    /// forward hooks, and the wiring that calls backward hooks during Backward.
+    /// </summary>
     public Variable Call(Variable input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return Forward(input);
+        var x = input;
+        foreach (var hook in _forwardPreHooks.ToArray())
+        {
+            x = hook(this, x) ?? x;
+        }
+        BackwardHookState? state = null;
+        if (_backwardHooks.Count > 0 && GradMode.IsEnabled)
+        {
+            state = new BackwardHookState(this);
+            if (x.RequiresGrad)
+            {
+                x = Ops.BackwardHook.Apply(x, state.OnInputGradient);
+                state.ExpectsInputGradient = true;
+            }
+        }
+        var y = Forward(x);
+        foreach (var hook in _forwardHooks.ToArray())
+        {
+            y = hook(this, x, y) ?? y;
+        }
+        if (state is not null && y.RequiresGrad)
+        {
+            y = Ops.BackwardHook.Apply(y, state.OnOutputGradient);
+        }
+        return y;
+    }
+
+    private readonly List<Func<Module, Variable, Variable?>> _forwardPreHooks = [];
+    private readonly List<Func<Module, Variable, Variable, Variable?>> _forwardHooks = [];
+    private readonly List<Func<Module, Tensor?, Tensor, Tensor?>> _backwardHooks = [];
+
+    /// <summary>Calls <paramref name="hook"/>(module, input) before each forward; a non-null result replaces the input.</summary>
+    public RemovableHandle RegisterForwardPreHook(Func<Module, Variable, Variable?> hook) => AddHook(_forwardPreHooks, hook);
+
+    /// <summary>Calls <paramref name="hook"/>(module, input, output) after each forward; a non-null result replaces the output.</summary>
+    public RemovableHandle RegisterForwardHook(Func<Module, Variable, Variable, Variable?> hook) => AddHook(_forwardHooks, hook);
+
+    /// <summary>
+    /// Calls <paramref name="hook"/>(module, gradInput, gradOutput) during Backward once the gradient with respect to
+    /// the module's input is known (gradInput is null when the input needs none); a non-null result replaces gradInput
+    /// (PyTorch's register_full_backward_hook).
+    /// </summary>
+    public RemovableHandle RegisterBackwardHook(Func<Module, Tensor?, Tensor, Tensor?> hook) => AddHook(_backwardHooks, hook);
+
+    private static RemovableHandle AddHook<T>(List<T> hooks, T hook) where T : Delegate
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        hooks.Add(hook);
+        return new RemovableHandle(() => hooks.Remove(hook));
+    }
+
+    /// <summary>Carries gradOutput from the output boundary to the input boundary of one call.</summary>
+    private sealed class BackwardHookState(Module module)
+    {
+        private Tensor? _gradOutput;
+
+        public bool ExpectsInputGradient { get; set; }
+
+        public Tensor? OnOutputGradient(Tensor grad)
+        {
+            _gradOutput = grad;
+            if (!ExpectsInputGradient)
+            {
+                Run(null);
+            }
+            return null;
+        }
+
+        public Tensor? OnInputGradient(Tensor grad) => Run(grad);
+
+        private Tensor? Run(Tensor? gradInput)
+        {
+            if (_gradOutput is null)
+            {
+                return null; // the output did not depend on this input
+            }
+            foreach (var hook in module._backwardHooks.ToArray())
+            {
+                gradInput = hook(module, gradInput, _gradOutput) ?? gradInput;
+            }
+            return gradInput;
+        }
     }
 
     /// <summary>Runs the module on a tensor that needs no gradient.</summary>

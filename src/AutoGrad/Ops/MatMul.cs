@@ -17,7 +17,7 @@ internal sealed class MatMul : Function
         if (xs[^1] != ys[^2])
         {
             throw new ArgumentException(
-                $"MatMul: shapes {Shapes.Format(xs)} and {Shapes.Format(ys)} are not aligned: the last dim of the first ({xs[^1]}) must equal the second-to-last dim of the second ({ys[^2]}).");
+                CallSite.Tag($"MatMul: shapes {Shapes.Format(xs)} and {Shapes.Format(ys)} are not aligned: the last dim of the first ({xs[^1]}) must equal the second-to-last dim of the second ({ys[^2]})."));
         }
         var result = TensorMath.MatMul(x.Value, y.Value, transX: false, transY: false);
         return new MatMul { _x = x.Value, _y = y.Value }.Record(result, x, y);

@@ -41,12 +41,12 @@ internal sealed class Extremum : Function
         {
             if (x.Value.Shape[d] == 0)
             {
-                throw new ArgumentException($"{name}: cannot reduce dim {d} of size 0 (shape {Shapes.Format(x.Value.Shape)}); an empty reduction has no {name.ToLowerInvariant()}imum.");
+                throw new ArgumentException(CallSite.Tag($"{name}: cannot reduce dim {d} of size 0 (shape {Shapes.Format(x.Value.Shape)}); an empty reduction has no {name.ToLowerInvariant()}imum."));
             }
         }
         if (x.Value.Length == 0 && dims.Length == 0 && x.Value.Rank == 0)
         {
-            throw new ArgumentException($"{name}: cannot reduce an empty tensor.");
+            throw new ArgumentException(CallSite.Tag($"{name}: cannot reduce an empty tensor."));
         }
         var kept = isMax
             ? TensorMath.Reduction(default(MaxReduce), x.Value, dims, keepDim: true)
