@@ -14,6 +14,7 @@ public sealed record CsvTable(TensorDataset Dataset, string[] FeatureNames, stri
 public static class Csv
 {
     private const string Format = "CSV";
+    private const int MaxClassIndex = 100_000;
 
     /// <summary>Reads <paramref name="path"/>; <paramref name="labelColumn"/> counts from 0, negative from the end.</summary>
     /// <exception cref="InvalidDataException">A row has the wrong number of fields or a feature is not a number.</exception>
@@ -83,6 +84,10 @@ public static class Csv
         if (rawLabels.All(l => int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out _)))
         {
             labels = rawLabels.Select(l => int.Parse(l, CultureInfo.InvariantCulture)).ToArray();
+            if (labels.Max() > MaxClassIndex)
+            {
+                throw Corrupt.File(path, Format, $"label {labels.Max()} is too large for a class index (at most {MaxClassIndex}).");
+            }
             classNames = Enumerable.Range(0, labels.Max() + 1).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
         }
         else

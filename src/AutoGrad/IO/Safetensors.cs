@@ -147,6 +147,10 @@ public static class Safetensors
 
     private static List<Entry> ParseHeader(string path, byte[] header, out IReadOnlyDictionary<string, string> metadata)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+        {
+            throw Corrupt.File(path, Format, "the header is not valid UTF-8.");
+        }
         JsonDocument document;
         try
         {
@@ -227,7 +231,8 @@ public static class Safetensors
                 throw Corrupt.File(path, Format, $"tensor '{name}' declares more elements than an array can hold.");
             }
         }
-        if (!offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin)
+        if (offsets[0].ValueKind != JsonValueKind.Number || offsets[1].ValueKind != JsonValueKind.Number
+            || !offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin)
         {
             throw Corrupt.File(path, Format, $"tensor '{name}' has invalid data_offsets {offsets.GetRawText()}.");
         }
