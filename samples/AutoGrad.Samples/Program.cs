@@ -51,10 +51,10 @@ namespace AutoGrad.Samples
 
             var visualize = new Command("visualize",
                 "Images that maximize each class of a trained LeNet (trains one if the checkpoint is missing; --epochs and --batch-size are for that training, --lr is the gradient-ascent step).");
-            var visualizeOptions = new CommonOptions(visualize, "runs/visualize", LeNetSample.DefaultEpochs, LeNetSample.DefaultBatchSize, 0.05f);
+            var visualizeOptions = new CommonOptions(visualize, VisualizeSample.DefaultOutput, LeNetSample.DefaultEpochs, LeNetSample.DefaultBatchSize, 0.05f);
             var visualizeData = DataOption();
             var checkpoint = new Option<string?>("--checkpoint") { Description = "The model to load (default: <out>/../lenet/model.safetensors)." };
-            var saliency = new Option<bool>("--saliency") { Description = "Draw saliency maps over real test images instead." };
+            var saliency = new Option<bool>("--saliency") { Description = "Draw saliency maps over real test images instead (default --out runs/saliency)." };
             visualize.Options.Add(visualizeData);
             visualize.Options.Add(checkpoint);
             visualize.Options.Add(saliency);

@@ -16,6 +16,8 @@ namespace AutoGrad.Samples;
 /// </summary>
 public static class VisualizeSample
 {
+    public const string DefaultOutput = "runs/visualize";
+
     public static int Run(RunSettings settings, string data, string? checkpoint, bool saliency)
     {
         checkpoint ??= Path.Combine(Path.GetDirectoryName(Path.GetFullPath(settings.OutputFolder))!, "lenet", "model.safetensors");
@@ -34,7 +36,8 @@ public static class VisualizeSample
         var test = LeNetSample.TestSet(settings, data);
         var testAccuracy = Classification.Evaluate(model, new DataLoader(test, 500), 10).Accuracy;
         var names = LeNetSample.ClassNames(data);
-        var output = new RunOutput(settings.OutputFolder);
+        // Saliency maps go to their own folder unless --out says otherwise, so they never overwrite the class images.
+        var output = new RunOutput(saliency && settings.OutputFolder == DefaultOutput ? "runs/saliency" : settings.OutputFolder);
         var hyperparameters = settings.ToJson();
         hyperparameters["data"] = data;
         hyperparameters["checkpoint"] = Path.GetFullPath(checkpoint);

@@ -37,23 +37,15 @@ public static class OnnxExporter
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(exampleInput);
-        bool wasTraining = model.Training;
-        model.Eval();
-        try
+        using var evaluation = model.EvalMode();
+        using var recording = GradMode.EnableGrad();
+        var input = new Variable(exampleInput, requiresGrad: true, name: "input");
+        var output = model.Call(input);
+        if (ReferenceEquals(output, input))
         {
-            using var _ = GradMode.EnableGrad();
-            var input = new Variable(exampleInput, requiresGrad: true, name: "input");
-            var output = model.Call(input);
-            if (ReferenceEquals(output, input))
-            {
-                throw new NotSupportedException("ONNX export: the model returns its input unchanged; there is nothing to export.");
-            }
-            return new GraphBuilder(model, input, dynamicBatch).Build(output);
+            throw new NotSupportedException("ONNX export: the model returns its input unchanged; there is nothing to export.");
         }
-        finally
-        {
-            model.Train(wasTraining);
-        }
+        return new GraphBuilder(model, input, dynamicBatch).Build(output);
     }
 
     /// <summary>Walks a recorded graph and turns each node into ONNX nodes.</summary>

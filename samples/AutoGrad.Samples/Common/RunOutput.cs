@@ -64,15 +64,9 @@ public sealed class RunOutput
     /// <summary>Writes the model's test-set logits (logits.npy, float32 [N, classes]) and classes (predictions.npy, int32 [N]) for Python users.</summary>
     public void SavePredictions(Module model, Data.TensorDataset test)
     {
-        bool wasTraining = model.Training;
-        model.Eval();
-        using (GradMode.NoGrad())
-        {
-            var logits = model.Call(test.Features).Value;
-            Npy.Save(PathOf("logits.npy"), logits);
-            Npy.Save(PathOf("predictions.npy"), Classification.ArgMax(logits));
-        }
-        model.Train(wasTraining);
+        var logits = Classification.Predict(model, new Data.DataLoader(test, 500));
+        Npy.Save(PathOf("logits.npy"), logits);
+        Npy.Save(PathOf("predictions.npy"), Classification.ArgMax(logits));
     }
 
     public void WritePng(string fileName, byte[] png) => AtomicFile.Write(PathOf(fileName), s => s.Write(png));

@@ -107,17 +107,9 @@ public static class ClassVisualizer
     public static float ProbabilityOf(Module model, Tensor image, int classIndex)
     {
         ArgumentNullException.ThrowIfNull(model);
-        bool wasTraining = model.Training;
-        model.Eval();
-        try
-        {
-            using var _ = GradMode.NoGrad();
-            return F.Softmax(model.Call(image), 1).Value[0, classIndex];
-        }
-        finally
-        {
-            model.Train(wasTraining);
-        }
+        using var evaluation = model.EvalMode();
+        using var noGrad = GradMode.NoGrad();
+        return F.Softmax(model.Call(image), 1).Value[0, classIndex];
     }
 
     private static void Clamp(Tensor image, ClassVisualizationOptions options)

@@ -32,9 +32,8 @@ public static class InputGradients
         {
             throw new ArgumentException($"InputGradients: input {Shapes.Format(input.Shape)} needs one class per sample; got {classes.Length} classes.");
         }
-        bool wasTraining = model.Training;
+        using var evaluation = model.EvalMode();
         var frozen = model.Parameters().Where(p => p.RequiresGrad).ToList();
-        model.Eval();
         frozen.ForEach(p => p.RequiresGrad = false);
         try
         {
@@ -62,7 +61,6 @@ public static class InputGradients
         finally
         {
             frozen.ForEach(p => p.RequiresGrad = true);
-            model.Train(wasTraining);
         }
     }
 

@@ -49,7 +49,7 @@ internal static unsafe class Gemm
             return;
         }
 
-        int threads = (long)m * n * k >= ParallelThreshold ? Math.Min(Environment.ProcessorCount, (m + MR - 1) / MR) : 1;
+        int threads = (long)m * n * k >= ParallelThreshold ? Math.Min(Parallelism.MaxThreads, (m + MR - 1) / MR) : 1;
         fixed (float* pa = a, pb = b, pc = c)
         {
             var job = new Job(pa, pb, pc, m, n, k, transA, transB);

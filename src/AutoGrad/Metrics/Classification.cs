@@ -50,6 +50,27 @@ public static class Classification
     }
 
     /// <summary>
+    /// The model's outputs for every sample of <paramref name="loader"/> (in loader order), [N, outputs], computed
+    /// batch by batch in evaluation mode without recording a graph. The model's training mode is restored.
+    /// </summary>
+    public static Tensor Predict(Module model, DataLoader loader)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(loader);
+        using var evaluation = model.EvalMode();
+        using var noGrad = GradMode.NoGrad();
+        var rows = new List<float>();
+        int width = 0;
+        foreach (var batch in loader)
+        {
+            var output = model.Call(batch.Features).Value;
+            width = output.Length / Math.Max(1, batch.Count);
+            rows.AddRange(output.AsReadOnlySpan());
+        }
+        return Tensor.FromArray([.. rows], rows.Count / Math.Max(1, width), width);
+    }
+
+    /// <summary>
     /// Runs <paramref name="model"/> over <paramref name="loader"/> in evaluation mode without recording a graph and
     /// returns the mean cross-entropy, the accuracy and the confusion matrix. The model's training mode is restored.
     /// </summary>
@@ -57,27 +78,19 @@ public static class Classification
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(loader);
-        bool wasTraining = model.Training;
-        model.Eval();
-        try
+        using var evaluation = model.EvalMode();
+        using var noGrad = GradMode.NoGrad();
+        var confusion = new ConfusionMatrix(classes);
+        double lossSum = 0;
+        int count = 0;
+        foreach (var batch in loader)
         {
-            using var _ = GradMode.NoGrad();
-            var confusion = new ConfusionMatrix(classes);
-            double lossSum = 0;
-            int count = 0;
-            foreach (var batch in loader)
-            {
-                var logits = model.Call(batch.Features);
-                lossSum += F.CrossEntropy(logits, batch.Labels, Reduction.Sum).Item();
-                confusion.Add(ArgMax(logits.Value), batch.Labels);
-                count += batch.Count;
-            }
-            return new EvaluationResult(count == 0 ? 0f : (float)(lossSum / count), confusion.Accuracy, confusion);
+            var logits = model.Call(batch.Features);
+            lossSum += F.CrossEntropy(logits, batch.Labels, Reduction.Sum).Item();
+            confusion.Add(ArgMax(logits.Value), batch.Labels);
+            count += batch.Count;
         }
-        finally
-        {
-            model.Train(wasTraining);
-        }
+        return new EvaluationResult(count == 0 ? 0f : (float)(lossSum / count), confusion.Accuracy, confusion);
     }
 }
 

@@ -200,6 +200,17 @@ public abstract class Module
     /// <summary>Sets evaluation mode (Dropout off); returns this module.</summary>
     public Module Eval() => Train(false);
 
+    /// <summary>
+    /// Switches to evaluation mode until the returned scope is disposed, then restores the previous mode:
+    /// <c>using (model.EvalMode()) { ... }</c>.
+    /// </summary>
+    public RemovableHandle EvalMode()
+    {
+        bool wasTraining = Training;
+        Eval();
+        return new RemovableHandle(() => Train(wasTraining));
+    }
+
     /// <summary>Clears every parameter's gradient: to null (the default, as PyTorch 2) or to zeros in place.</summary>
     public void ZeroGrad(bool setToNull = true)
     {

@@ -56,6 +56,22 @@ public sealed class ModuleTests
     }
 
     [TestMethod]
+    public void EvalModeScopeRestoresTheMode()
+    {
+        var net = new Net(new Generator(1));
+        using (net.EvalMode())
+        {
+            Assert.IsFalse(net.Features[0].Training);
+        }
+        Assert.IsTrue(net.Features[0].Training);
+        net.Eval();
+        using (net.EvalMode())
+        {
+        }
+        Assert.IsFalse(net.Training, "a model that was in evaluation mode stays there");
+    }
+
+    [TestMethod]
     public void DropoutIsIdentityInEvalMode()
     {
         var model = new Sequential(new Dropout(0.5f, new Generator(3)));
