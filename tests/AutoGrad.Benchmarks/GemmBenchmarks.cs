@@ -19,6 +19,10 @@ public class GemmBenchmarks
         new(128, 256, 784, false, true),  // forward: x [128, 784] W^T, W [256, 784]
         new(128, 784, 256, false, false), // backward, input: grad [128, 256] W [256, 784]
         new(256, 784, 128, true, false),  // backward, weight: grad^T [256, 128] x [128, 784]
+        new(16, 6400, 150, false, false), // LeNet conv2 forward at batch 64: W [16, 150] cols [150, 6400]
+        new(16, 150, 6400, false, true),  // conv2 weight gradient: grad [16, 6400] cols^T
+        new(150, 6400, 16, true, false),  // conv2 column gradient: W^T grad
+        new(6, 50176, 25, false, false),  // conv1 forward at batch 64
     ];
 
     [GlobalSetup]

@@ -73,6 +73,7 @@ internal abstract class Function
         }
         if (!GradMode.IsEnabled)
         {
+            ReleaseSaved(); // nothing will call backward, so saved tensors (and pooled buffers) go back now
             return new Variable(result);
         }
         bool any = false;
@@ -84,6 +85,7 @@ internal abstract class Function
         }
         if (!any)
         {
+            ReleaseSaved();
             return new Variable(result);
         }
         Inputs = inputs;

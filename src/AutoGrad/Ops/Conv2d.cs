@@ -1,5 +1,6 @@
 using AutoGrad.Autograd;
 using AutoGrad.Kernels;
+using AutoGrad.Memory;
 
 namespace AutoGrad.Ops;
 
@@ -20,16 +21,23 @@ internal sealed class Conv2d : Function
     {
         int o = weight.Value.Shape[0];
         int l = g.OutPlane;
-        var columns = Tensor.EmptyOwned([g.PatchSize, g.Batch * l]);
+        var columns = BufferPool.Rent([g.PatchSize, g.Batch * l]);
         Convolution.Im2Col(x.Value.AsReadOnlySpan(), g, columns.AsSpan());
-        var product = Tensor.EmptyOwned([o, g.Batch, l]);
+        var product = BufferPool.Rent([o, g.Batch, l]);
         Gemm.Multiply(weight.Value.AsReadOnlySpan(), columns.AsReadOnlySpan(), product.AsSpan(), o, g.Batch * l, g.PatchSize);
-        var output = TensorMath.Permute(product, [1, 0, 2]);
+        var output = TensorMath.Permute(product, [1, 0, 2]).WithShape([g.Batch, o, g.OutHeight, g.OutWidth]);
+        BufferPool.Return(product);
         if (bias is not null)
         {
-            output = TensorMath.Add(output, bias.Value.WithShape([1, o, 1]));
+            // in place on the fresh output: one pass per (sample, channel) plane
+            var y = output.AsSpan();
+            var b = bias.Value.AsReadOnlySpan();
+            for (int plane = 0; plane < g.Batch * o; plane++)
+            {
+                var part = y.Slice(plane * l, l);
+                System.Numerics.Tensors.TensorPrimitives.Add(part, b[plane % o], part);
+            }
         }
-        output = output.WithShape([g.Batch, o, g.OutHeight, g.OutWidth]);
         var node = new Conv2d { _geometry = g, _outChannels = o, _columns = columns, _weight = weight.Value };
         return bias is null ? node.Record(output, x, weight) : node.Record(output, [x, weight, bias]);
     }
@@ -39,15 +47,17 @@ internal sealed class Conv2d : Function
         // grad as [O, N*L]: the layout of the forward product
         var g = _geometry;
         int o = _outChannels, nl = g.Batch * g.OutPlane;
-        var gradT = TensorMath.Permute(grad.WithShape([g.Batch, o, g.OutPlane]), [1, 0, 2]);
+        var gradT = BufferPool.Rent([o, g.Batch, g.OutPlane]);
+        Layout.Permute(grad.AsReadOnlySpan(), [g.Batch, o, g.OutPlane], [1, 0, 2], gradT.AsSpan());
 
         // input: col2im(W^T @ grad)
         if (NeedsInputGrad[0])
         {
-            var columnGrad = Tensor.EmptyOwned([g.PatchSize, nl]);
+            var columnGrad = BufferPool.Rent([g.PatchSize, nl]);
             Gemm.Multiply(_weight!.AsReadOnlySpan(), gradT.AsReadOnlySpan(), columnGrad.AsSpan(), g.PatchSize, nl, o, transA: true);
             var inputGrad = Tensor.EmptyOwned([g.Batch, g.Channels, g.Height, g.Width]);
             Convolution.Col2Im(columnGrad.AsReadOnlySpan(), g, inputGrad.AsSpan());
+            BufferPool.Return(columnGrad);
             inputGrads[0] = inputGrad;
         }
 
@@ -64,7 +74,12 @@ internal sealed class Conv2d : Function
         {
             inputGrads[2] = TensorMath.Sum(gradT.WithShape([o, nl]), [1], keepDim: false);
         }
+        BufferPool.Return(gradT);
     }
 
-    protected override void ReleaseSaved() => (_columns, _weight) = (null, null);
+    protected override void ReleaseSaved()
+    {
+        BufferPool.Return(_columns);
+        (_columns, _weight) = (null, null);
+    }
 }

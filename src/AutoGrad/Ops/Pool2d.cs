@@ -1,5 +1,6 @@
 using AutoGrad.Autograd;
 using AutoGrad.Kernels;
+using AutoGrad.Memory;
 
 namespace AutoGrad.Ops;
 
@@ -15,7 +16,7 @@ internal sealed class MaxPool2d : Function
     public static Variable Apply(Variable x, ConvGeometry g)
     {
         var output = Tensor.EmptyOwned([g.Batch, g.Channels, g.OutHeight, g.OutWidth]);
-        var argmax = new int[output.Length];
+        var argmax = BufferPool.RentInts(output.Length);
         Pooling.MaxForward(x.Value.AsReadOnlySpan(), g, output.AsSpan(), argmax);
         return new MaxPool2d { _inputShape = x.Value.ShapeArray, _argmax = argmax, _geometry = g }.Record(output, x);
     }
@@ -24,11 +25,15 @@ internal sealed class MaxPool2d : Function
     {
         // self: zeros.index_add_(argmax, grad)
         var inputGrad = Tensor.EmptyOwned((int[])_inputShape.Clone());
-        Pooling.MaxBackward(grad.AsReadOnlySpan(), _argmax!, inputGrad.AsSpan());
+        Pooling.MaxBackward(grad.AsReadOnlySpan(), _argmax.AsSpan(0, grad.Length), inputGrad.AsSpan());
         inputGrads[0] = inputGrad;
     }
 
-    protected override void ReleaseSaved() => _argmax = null;
+    protected override void ReleaseSaved()
+    {
+        BufferPool.ReturnInts(_argmax);
+        _argmax = null;
+    }
 }
 
 /// <summary>Average pooling over NCHW (padding counted in the divisor): the gradient is spread evenly over each window.</summary>
