@@ -31,46 +31,54 @@ internal readonly record struct ConvGeometry(int Batch, int Channels, int Height
 /// </summary>
 internal static class Convolution
 {
-    public static void Im2Col(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> columns)
+    public static unsafe void Im2Col(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> columns)
+    {
+        var geometry = g;
+        int xLength = x.Length, columnsLength = g.PatchSize * g.Batch * g.OutPlane;
+        fixed (float* px = x, pc = columns)
+        {
+            nint ax = (nint)px, ac = (nint)pc;
+            ParallelRanges.For(g.PatchSize, columnsLength, (r0, r1) => Im2ColRows(
+                new ReadOnlySpan<float>((float*)ax, xLength), geometry, new Span<float>((float*)ac, columnsLength), r0, r1));
+        }
+    }
+
+    // Rows r0..r1 of the column matrix; row r is kernel tap (c, i, j) = (r / (kh kw), r / kw % kh, r % kw).
+    private static void Im2ColRows(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> columns, int r0, int r1)
     {
         int oh = g.OutHeight, ow = g.OutWidth, plane = g.Height * g.Width;
         int rowLength = g.Batch * oh * ow;
-        for (int c = 0; c < g.Channels; c++)
+        for (int r = r0; r < r1; r++)
         {
-            for (int i = 0; i < g.KernelH; i++)
+            int c = r / (g.KernelH * g.KernelW), i = r / g.KernelW % g.KernelH, j = r % g.KernelW;
+            var row = columns.Slice(r * rowLength, rowLength);
+            int offsetH = i * g.DilationH - g.PadH;
+            int offsetW = j * g.DilationW - g.PadW;
+            var (owStart, owEnd) = ValidRange(offsetW, g.StrideW, g.Width, ow);
+            for (int n = 0; n < g.Batch; n++)
             {
-                for (int j = 0; j < g.KernelW; j++)
+                var source = x.Slice((n * g.Channels + c) * plane, plane);
+                for (int y = 0; y < oh; y++)
                 {
-                    var row = columns.Slice(((c * g.KernelH + i) * g.KernelW + j) * rowLength, rowLength);
-                    int offsetH = i * g.DilationH - g.PadH;
-                    int offsetW = j * g.DilationW - g.PadW;
-                    var (owStart, owEnd) = ValidRange(offsetW, g.StrideW, g.Width, ow);
-                    for (int n = 0; n < g.Batch; n++)
+                    var target = row.Slice((n * oh + y) * ow, ow);
+                    int ih = y * g.StrideH + offsetH;
+                    if ((uint)ih >= (uint)g.Height || owStart >= owEnd)
                     {
-                        var source = x.Slice((n * g.Channels + c) * plane, plane);
-                        for (int y = 0; y < oh; y++)
+                        target.Clear();
+                        continue;
+                    }
+                    target[..owStart].Clear();
+                    target[owEnd..].Clear();
+                    var line = source.Slice(ih * g.Width, g.Width);
+                    if (g.StrideW == 1)
+                    {
+                        line.Slice(owStart + offsetW, owEnd - owStart).CopyTo(target[owStart..owEnd]);
+                    }
+                    else
+                    {
+                        for (int xw = owStart, iw = owStart * g.StrideW + offsetW; xw < owEnd; xw++, iw += g.StrideW)
                         {
-                            var target = row.Slice((n * oh + y) * ow, ow);
-                            int ih = y * g.StrideH + offsetH;
-                            if ((uint)ih >= (uint)g.Height || owStart >= owEnd)
-                            {
-                                target.Clear();
-                                continue;
-                            }
-                            target[..owStart].Clear();
-                            target[owEnd..].Clear();
-                            var line = source.Slice(ih * g.Width, g.Width);
-                            if (g.StrideW == 1)
-                            {
-                                line.Slice(owStart + offsetW, owEnd - owStart).CopyTo(target[owStart..owEnd]);
-                            }
-                            else
-                            {
-                                for (int xw = owStart, iw = owStart * g.StrideW + offsetW; xw < owEnd; xw++, iw += g.StrideW)
-                                {
-                                    target[xw] = line[iw];
-                                }
-                            }
+                            target[xw] = line[iw];
                         }
                     }
                 }
@@ -79,12 +87,25 @@ internal static class Convolution
     }
 
     /// <summary>The adjoint of <see cref="Im2Col"/>: adds every column entry back onto the input position it came from.</summary>
-    public static void Col2Im(ReadOnlySpan<float> columns, in ConvGeometry g, Span<float> x)
+    public static unsafe void Col2Im(ReadOnlySpan<float> columns, in ConvGeometry g, Span<float> x)
+    {
+        var geometry = g;
+        int xLength = x.Length, columnsLength = g.PatchSize * g.Batch * g.OutPlane;
+        x.Clear();
+        fixed (float* px = x, pc = columns)
+        {
+            nint ax = (nint)px, ac = (nint)pc;
+            ParallelRanges.For(g.Channels, columnsLength, (c0, c1) => Col2ImChannels(
+                new ReadOnlySpan<float>((float*)ac, columnsLength), geometry, new Span<float>((float*)ax, xLength), c0, c1));
+        }
+    }
+
+    // Channels c0..c1 of x: each channel only receives from its own rows, in the same order whatever the split.
+    private static void Col2ImChannels(ReadOnlySpan<float> columns, in ConvGeometry g, Span<float> x, int c0, int c1)
     {
         int oh = g.OutHeight, ow = g.OutWidth, plane = g.Height * g.Width;
         int rowLength = g.Batch * oh * ow;
-        x.Clear();
-        for (int c = 0; c < g.Channels; c++)
+        for (int c = c0; c < c1; c++)
         {
             for (int i = 0; i < g.KernelH; i++)
             {

@@ -49,50 +49,79 @@ internal static unsafe class Gemm
             return;
         }
 
-        int threads = (long)m * n * k >= ParallelThreshold ? Math.Min(Parallelism.MaxThreads, (m + MR - 1) / MR) : 1;
+        int maxThreads = (long)m * n * k >= ParallelThreshold ? Parallelism.MaxThreads : 1;
+        int rowTiles = (m + MR - 1) / MR, columnTiles = (n + NR - 1) / NR;
         fixed (float* pa = a, pb = b, pc = c)
         {
             var job = new Job(pa, pb, pc, m, n, k, transA, transB);
-            for (int jc = 0; jc < n; jc += NC)
+            if (maxThreads > 1 && rowTiles < maxThreads && columnTiles >= 4 * maxThreads)
             {
-                int nc = Math.Min(NC, n - jc);
-                int panelsB = (nc + NR - 1) / NR;
-                for (int pcIndex = 0; pcIndex < k; pcIndex += KC)
+                // Few rows (a convolution's output channels): split the columns instead, in whole NR-wide tiles.
+                int threads = maxThreads;
+                int tilesPerThread = (columnTiles + threads - 1) / threads;
+                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
                 {
-                    int kc = Math.Min(KC, k - pcIndex);
-                    float[] packedB = ArrayPool<float>.Shared.Rent(panelsB * NR * kc);
-                    try
+                    int j0 = Math.Min(n, t * tilesPerThread * NR), j1 = Math.Min(n, (t + 1) * tilesPerThread * NR);
+                    if (j0 < j1)
                     {
-                        fixed (float* bp = packedB)
+                        Columns(job, j0, j1, rowThreads: 1, accumulate);
+                    }
+                });
+            }
+            else
+            {
+                Columns(job, 0, n, Math.Min(maxThreads, rowTiles), accumulate);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Computes columns [j0, j1) of C, splitting rows across <paramref name="rowThreads"/> threads. Every element's
+    /// sum over k runs in the same KC blocks and the same micro-kernel whatever the split, so results are bitwise
+    /// identical for any thread count.
+    /// </summary>
+    private static void Columns(Job job, int j0, int j1, int rowThreads, bool accumulate)
+    {
+        int m = job.M, k = job.K;
+        for (int jc = j0; jc < j1; jc += NC)
+        {
+            int nc = Math.Min(NC, j1 - jc);
+            int panelsB = (nc + NR - 1) / NR;
+            for (int pcIndex = 0; pcIndex < k; pcIndex += KC)
+            {
+                int kc = Math.Min(KC, k - pcIndex);
+                float[] packedB = ArrayPool<float>.Shared.Rent(panelsB * NR * kc);
+                try
+                {
+                    fixed (float* bp = packedB)
+                    {
+                        job.PackB(bp, pcIndex, kc, jc, nc);
+                        bool add = accumulate || pcIndex > 0;
+                        if (rowThreads <= 1)
                         {
-                            job.PackB(bp, pcIndex, kc, jc, nc);
-                            bool add = accumulate || pcIndex > 0;
-                            if (threads <= 1)
+                            job.RowBlocks(0, m, bp, pcIndex, kc, jc, nc, add);
+                        }
+                        else
+                        {
+                            // Split rows into one contiguous band per thread, each band a multiple of MR.
+                            int band = ((m + rowThreads - 1) / rowThreads + MR - 1) / MR * MR;
+                            nint bpAddress = (nint)bp;
+                            int p0 = pcIndex;
+                            Parallel.For(0, rowThreads, new ParallelOptions { MaxDegreeOfParallelism = rowThreads }, t =>
                             {
-                                job.RowBlocks(0, m, bp, pcIndex, kc, jc, nc, add);
-                            }
-                            else
-                            {
-                                // Split rows into one contiguous band per thread, each band a multiple of MR.
-                                int band = ((m + threads - 1) / threads + MR - 1) / MR * MR;
-                                var local = job;
-                                nint bpAddress = (nint)bp;
-                                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+                                int start = t * band;
+                                int end = Math.Min(m, start + band);
+                                if (start < end)
                                 {
-                                    int start = t * band;
-                                    int end = Math.Min(m, start + band);
-                                    if (start < end)
-                                    {
-                                        local.RowBlocks(start, end, (float*)bpAddress, pcIndex, kc, jc, nc, add);
-                                    }
-                                });
-                            }
+                                    job.RowBlocks(start, end, (float*)bpAddress, p0, kc, jc, nc, add);
+                                }
+                            });
                         }
                     }
-                    finally
-                    {
-                        ArrayPool<float>.Shared.Return(packedB);
-                    }
+                }
+                finally
+                {
+                    ArrayPool<float>.Shared.Return(packedB);
                 }
             }
         }
@@ -120,6 +149,10 @@ internal static unsafe class Gemm
 
     private readonly struct Job(float* a, float* b, float* c, int m, int n, int k, bool transA, bool transB)
     {
+        public int M => m;
+
+        public int K => k;
+
         /// <summary>Packs B[p0..p0+kc, j0..j0+nc] into column panels: panel q holds kc rows of NR values, zero padded.</summary>
         public void PackB(float* destination, int p0, int kc, int j0, int nc)
         {

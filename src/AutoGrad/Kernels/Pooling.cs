@@ -7,10 +7,23 @@ namespace AutoGrad.Kernels;
 internal static class Pooling
 {
     /// <summary>Writes the window maxima and, for backward, the flat input index of each (the first maximum on ties; a NaN wins, the last one if several, as PyTorch).</summary>
-    public static void MaxForward(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> output, Span<int> argmax)
+    public static unsafe void MaxForward(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> output, Span<int> argmax)
+    {
+        var geometry = g;
+        int xLength = x.Length, outLength = output.Length;
+        fixed (float* px = x, po = output)
+        fixed (int* pa = argmax)
+        {
+            nint ax = (nint)px, ao = (nint)po, aa = (nint)pa;
+            ParallelRanges.For(g.Batch * g.Channels, xLength, (p0, p1) => MaxForwardPlanes(
+                new ReadOnlySpan<float>((float*)ax, xLength), geometry, new Span<float>((float*)ao, outLength), new Span<int>((int*)aa, outLength), p0, p1));
+        }
+    }
+
+    private static void MaxForwardPlanes(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> output, Span<int> argmax, int p0, int p1)
     {
         int oh = g.OutHeight, ow = g.OutWidth, plane = g.Height * g.Width;
-        for (int p = 0; p < g.Batch * g.Channels; p++)
+        for (int p = p0; p < p1; p++)
         {
             int planeOffset = p * plane;
             for (int y = 0; y < oh; y++)
@@ -44,13 +57,26 @@ internal static class Pooling
         }
     }
 
-    /// <summary>Adds each output gradient to the input position that won its window.</summary>
-    public static void MaxBackward(ReadOnlySpan<float> grad, ReadOnlySpan<int> argmax, Span<float> inputGrad)
+    /// <summary>Adds each output gradient to the input position that won its window; planes are independent.</summary>
+    public static unsafe void MaxBackward(ReadOnlySpan<float> grad, ReadOnlySpan<int> argmax, Span<float> inputGrad, int planes)
     {
-        inputGrad.Clear();
-        for (int o = 0; o < grad.Length; o++)
+        int gradLength = grad.Length, inputLength = inputGrad.Length;
+        int outPlane = gradLength / Math.Max(1, planes), inPlane = inputLength / Math.Max(1, planes);
+        fixed (float* pg = grad, pi = inputGrad)
+        fixed (int* pa = argmax)
         {
-            inputGrad[argmax[o]] += grad[o];
+            nint ag = (nint)pg, ai = (nint)pi, aa = (nint)pa;
+            ParallelRanges.For(planes, inputLength, (p0, p1) =>
+            {
+                var g = new ReadOnlySpan<float>((float*)ag, gradLength);
+                var indices = new ReadOnlySpan<int>((int*)aa, gradLength);
+                var target = new Span<float>((float*)ai, inputLength);
+                target.Slice(p0 * inPlane, (p1 - p0) * inPlane).Clear();
+                for (int o = p0 * outPlane; o < p1 * outPlane; o++)
+                {
+                    target[indices[o]] += g[o];
+                }
+            });
         }
     }
 

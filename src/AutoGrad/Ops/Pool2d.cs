@@ -25,7 +25,7 @@ internal sealed class MaxPool2d : Function
     {
         // self: zeros.index_add_(argmax, grad)
         var inputGrad = Tensor.EmptyOwned((int[])_inputShape.Clone());
-        Pooling.MaxBackward(grad.AsReadOnlySpan(), _argmax.AsSpan(0, grad.Length), inputGrad.AsSpan());
+        Pooling.MaxBackward(grad.AsReadOnlySpan(), _argmax.AsSpan(0, grad.Length), inputGrad.AsSpan(), _inputShape[0] * _inputShape[1]);
         inputGrads[0] = inputGrad;
     }
 

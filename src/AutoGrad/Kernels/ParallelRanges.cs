@@ -1,0 +1,30 @@
+namespace AutoGrad.Kernels;
+
+/// <summary>
+/// Splits independent work items [0, count) into one contiguous chunk per thread (up to <see cref="Parallelism.MaxThreads"/>)
+/// when the work is large enough to pay for the threads. Each item is computed by the same code whatever the split,
+/// so results do not depend on the thread count.
+/// </summary>
+internal static unsafe class ParallelRanges
+{
+    private const long Threshold = 1L << 17; // element operations below which one thread is faster
+
+    public static void For(int count, long work, Action<int, int> body)
+    {
+        int threads = work >= Threshold ? Math.Min(Parallelism.MaxThreads, count) : 1;
+        if (threads <= 1)
+        {
+            body(0, count);
+            return;
+        }
+        int chunk = (count + threads - 1) / threads;
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        {
+            int start = t * chunk, end = Math.Min(count, start + chunk);
+            if (start < end)
+            {
+                body(start, end);
+            }
+        });
+    }
+}
