@@ -90,7 +90,7 @@ internal static unsafe class Gemm
             for (int pcIndex = 0; pcIndex < k; pcIndex += KC)
             {
                 int kc = Math.Min(KC, k - pcIndex);
-                float[] packedB = ArrayPool<float>.Shared.Rent(panelsB * NR * kc);
+                float[] packedB = Memory.BufferPool.RentFloats(panelsB * NR * kc);
                 try
                 {
                     fixed (float* bp = packedB)
@@ -121,7 +121,7 @@ internal static unsafe class Gemm
                 }
                 finally
                 {
-                    ArrayPool<float>.Shared.Return(packedB);
+                    Memory.BufferPool.ReturnFloats(packedB);
                 }
             }
         }
@@ -220,7 +220,7 @@ internal static unsafe class Gemm
         public void RowBlocks(int rowStart, int rowEnd, float* packedB, int p0, int kc, int j0, int nc, bool add)
         {
             int mcMax = Math.Min(MC, rowEnd - rowStart);
-            float[] packedA = ArrayPool<float>.Shared.Rent(((mcMax + MR - 1) / MR) * MR * kc);
+            float[] packedA = Memory.BufferPool.RentFloats(((mcMax + MR - 1) / MR) * MR * kc);
             try
             {
                 fixed (float* ap = packedA)
@@ -242,7 +242,7 @@ internal static unsafe class Gemm
             }
             finally
             {
-                ArrayPool<float>.Shared.Return(packedA);
+                Memory.BufferPool.ReturnFloats(packedA);
             }
         }
     }

@@ -6,7 +6,9 @@ namespace AutoGrad.Memory;
 /// Reuses the large scratch buffers of convolution and pooling (column matrices, arg-max indices, transposed
 /// gradients), whose lifetime the op itself ends: rented in forward or backward, returned when the op no longer needs
 /// them (at the latest when its graph is released). Buffers above 85 KB would otherwise land on the large-object heap
-/// every step and force full garbage collections. Buffers are not cleared on rent.
+/// every step and force full garbage collections. Kernels' packing buffers come from here too: unlike
+/// ArrayPool.Shared, this pool is not trimmed after every full collection (which cost more than the GEMMs it served).
+/// Buffers are not cleared on rent.
 /// </summary>
 internal static class BufferPool
 {
@@ -22,6 +24,18 @@ internal static class BufferPool
         if (tensor is not null)
         {
             Floats.Return(tensor.Buffer);
+        }
+    }
+
+    /// <summary>A float buffer of at least <paramref name="length"/> elements (contents undefined).</summary>
+    public static float[] RentFloats(int length) => Floats.Rent(length);
+
+    /// <summary>Returns a float buffer from <see cref="RentFloats"/>.</summary>
+    public static void ReturnFloats(float[]? buffer)
+    {
+        if (buffer is not null)
+        {
+            Floats.Return(buffer);
         }
     }
 

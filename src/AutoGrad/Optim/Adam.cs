@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace AutoGrad.Optim;
 
 /// <summary>
@@ -53,17 +55,60 @@ public class Adam : Optimizer
         float correction2Sqrt = (float)Math.Sqrt(1.0 - Math.Pow(b2, step));
         float decay = DecoupledWeightDecay ? 1f - lr * wd : 1f;
         bool l2 = !DecoupledWeightDecay && wd != 0f;
-        for (int i = 0; i < p.Length; i++)
+        bool decoupled = DecoupledWeightDecay, amsgrad = AmsGrad;
+
+        // The vector loop applies exactly the scalar formulas lane by lane (no fused multiply-add), so both loops
+        // round identically and results do not depend on the vector width.
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var vb1 = new Vector<float>(1f - b1);
+            var vb2 = new Vector<float>(b2);
+            var vb2c = new Vector<float>(1f - b2);
+            var vwd = new Vector<float>(wd);
+            var vdecay = new Vector<float>(decay);
+            var vstep = new Vector<float>(-stepSize);
+            var vcorr = new Vector<float>(correction2Sqrt);
+            var veps = new Vector<float>(eps);
+            for (; i <= p.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                var vp = new Vector<float>(p[i..]);
+                var g = new Vector<float>(grad[i..]);
+                if (l2)
+                {
+                    g += vwd * vp;
+                }
+                if (decoupled)
+                {
+                    vp *= vdecay;
+                }
+                var vm = new Vector<float>(m[i..]);
+                vm += (g - vm) * vb1;
+                var vv = new Vector<float>(v[i..]) * vb2 + vb2c * g * g;
+                var second = vv;
+                if (amsgrad)
+                {
+                    second = Vector.Max(new Vector<float>(vMax[i..]), vv);
+                    second.CopyTo(vMax[i..]);
+                }
+                var denom = Vector.SquareRoot(second) / vcorr + veps;
+                vp += vstep * (vm / denom);
+                vm.CopyTo(m[i..]);
+                vv.CopyTo(v[i..]);
+                vp.CopyTo(p[i..]);
+            }
+        }
+        for (; i < p.Length; i++)
         {
             float g = l2 ? grad[i] + wd * p[i] : grad[i];
-            if (DecoupledWeightDecay)
+            if (decoupled)
             {
                 p[i] *= decay;
             }
             m[i] += (g - m[i]) * (1f - b1);
             v[i] = v[i] * b2 + (1f - b2) * g * g;
             float second = v[i];
-            if (AmsGrad)
+            if (amsgrad)
             {
                 vMax[i] = MathF.Max(vMax[i], v[i]);
                 second = vMax[i];

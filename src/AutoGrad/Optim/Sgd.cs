@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace AutoGrad.Optim;
 
 /// <summary>
@@ -44,14 +46,41 @@ public sealed class Sgd : Optimizer
         float lr = group.LearningRate, wd = group.WeightDecay, momentum = Momentum, keep = 1f - Dampening;
         bool first = !state.Has("momentum_buffer");
         var buffer = momentum != 0f ? state.Get("momentum_buffer") : default;
-        for (int i = 0; i < p.Length; i++)
+        bool nesterov = Nesterov;
+
+        // Lane-by-lane the same formulas as the scalar loop below (no fused multiply-add): identical rounding.
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var vlr = new Vector<float>(lr);
+            var vwd = new Vector<float>(wd);
+            var vmomentum = new Vector<float>(momentum);
+            var vkeep = new Vector<float>(keep);
+            for (; i <= p.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                var vp = new Vector<float>(p[i..]);
+                var d = new Vector<float>(grad[i..]);
+                if (wd != 0f)
+                {
+                    d += vwd * vp;
+                }
+                if (momentum != 0f)
+                {
+                    var b = first ? d : vmomentum * new Vector<float>(buffer[i..]) + vkeep * d;
+                    b.CopyTo(buffer[i..]);
+                    d = nesterov ? d + vmomentum * b : b;
+                }
+                (vp - vlr * d).CopyTo(p[i..]);
+            }
+        }
+        for (; i < p.Length; i++)
         {
             float d = wd != 0f ? grad[i] + wd * p[i] : grad[i];
             if (momentum != 0f)
             {
                 float b = first ? d : momentum * buffer[i] + keep * d;
                 buffer[i] = b;
-                d = Nesterov ? d + momentum * b : b;
+                d = nesterov ? d + momentum * b : b;
             }
             p[i] -= lr * d;
         }
