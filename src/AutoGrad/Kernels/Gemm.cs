@@ -14,7 +14,10 @@ namespace AutoGrad.Kernels;
 internal static unsafe class Gemm
 {
     private const int MR = 6;
-    private const int NR = 16;
+
+    // Panel width: two vectors per row of the micro-tile, 32 floats with AVX-512, else 16. Each element of C is the
+    // same chain of fused multiply-adds either way, so both widths give bitwise identical results.
+    private static readonly int NR = Vector512.IsHardwareAccelerated ? 32 : 16;
     private const int KC = 256;
     private const int MC = 96;
     private const int NC = 2048;
@@ -168,8 +171,10 @@ internal static unsafe class Gemm
                         float* src = b + (long)(p0 + p) * n + j0 + q;
                         if (cols == NR)
                         {
-                            Vector256.Store(Vector256.Load(src), row);
-                            Vector256.Store(Vector256.Load(src + 8), row + 8);
+                            for (int j = 0; j < NR; j += 8)
+                            {
+                                Vector256.Store(Vector256.Load(src + j), row + j);
+                            }
                             continue;
                         }
                         for (int j = 0; j < cols; j++)
@@ -233,8 +238,16 @@ internal static unsafe class Gemm
                         {
                             for (int ir = 0; ir < mc; ir += MR)
                             {
-                                MicroKernel(kc, ap + ir * kc, packedB + jr * kc, c + (long)(ic + ir) * n + j0 + jr, n,
-                                    Math.Min(MR, mc - ir), Math.Min(NR, nc - jr), add);
+                                if (NR == 32)
+                                {
+                                    MicroKernel512(kc, ap + ir * kc, packedB + jr * kc, c + (long)(ic + ir) * n + j0 + jr, n,
+                                        Math.Min(MR, mc - ir), Math.Min(NR, nc - jr), add);
+                                }
+                                else
+                                {
+                                    MicroKernel(kc, ap + ir * kc, packedB + jr * kc, c + (long)(ic + ir) * n + j0 + jr, n,
+                                        Math.Min(MR, mc - ir), Math.Min(NR, nc - jr), add);
+                                }
                             }
                         }
                     }
@@ -247,7 +260,7 @@ internal static unsafe class Gemm
         }
     }
 
-    /// <summary>C[0..rows, 0..cols] (+)= the product of one A panel and one B panel, accumulated in 12 vector registers.</summary>
+    /// <summary>C[0..rows, 0..cols] (+)= the product of one A panel and one 16-wide B panel, accumulated in 12 AVX registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MicroKernel(int kc, float* a, float* b, float* c, int ldc, int rows, int cols, bool add)
     {
@@ -276,10 +289,10 @@ internal static unsafe class Gemm
             c50 = Vector256.FusedMultiplyAdd(av, b0, c50);
             c51 = Vector256.FusedMultiplyAdd(av, b1, c51);
             a += MR;
-            b += NR;
+            b += 16;
         }
 
-        if (rows == MR && cols == NR)
+        if (rows == MR && cols == 16)
         {
             StoreRow(c, c00, c01, add);
             StoreRow(c + ldc, c10, c11, add);
@@ -291,7 +304,7 @@ internal static unsafe class Gemm
         }
 
         // Edge tile: spill to a stack tile, then copy the valid part.
-        float* tile = stackalloc float[MR * NR];
+        float* tile = stackalloc float[MR * 16];
         Vector256.Store(c00, tile); Vector256.Store(c01, tile + 8);
         Vector256.Store(c10, tile + 16); Vector256.Store(c11, tile + 24);
         Vector256.Store(c20, tile + 32); Vector256.Store(c21, tile + 40);
@@ -303,9 +316,81 @@ internal static unsafe class Gemm
             float* row = c + (long)i * ldc;
             for (int j = 0; j < cols; j++)
             {
-                row[j] = add ? row[j] + tile[i * NR + j] : tile[i * NR + j];
+                row[j] = add ? row[j] + tile[i * 16 + j] : tile[i * 16 + j];
             }
         }
+    }
+
+    /// <summary>The AVX-512 micro-kernel: a 6 x 32 tile of C in 12 registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MicroKernel512(int kc, float* a, float* b, float* c, int ldc, int rows, int cols, bool add)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var av = Vector512.Create(a[0]);
+            c00 = Vector512.FusedMultiplyAdd(av, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(av, b1, c01);
+            av = Vector512.Create(a[1]);
+            c10 = Vector512.FusedMultiplyAdd(av, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(av, b1, c11);
+            av = Vector512.Create(a[2]);
+            c20 = Vector512.FusedMultiplyAdd(av, b0, c20);
+            c21 = Vector512.FusedMultiplyAdd(av, b1, c21);
+            av = Vector512.Create(a[3]);
+            c30 = Vector512.FusedMultiplyAdd(av, b0, c30);
+            c31 = Vector512.FusedMultiplyAdd(av, b1, c31);
+            av = Vector512.Create(a[4]);
+            c40 = Vector512.FusedMultiplyAdd(av, b0, c40);
+            c41 = Vector512.FusedMultiplyAdd(av, b1, c41);
+            av = Vector512.Create(a[5]);
+            c50 = Vector512.FusedMultiplyAdd(av, b0, c50);
+            c51 = Vector512.FusedMultiplyAdd(av, b1, c51);
+            a += MR;
+            b += 32;
+        }
+
+        if (rows == MR && cols == 32)
+        {
+            StoreRow512(c, c00, c01, add);
+            StoreRow512(c + ldc, c10, c11, add);
+            StoreRow512(c + 2 * ldc, c20, c21, add);
+            StoreRow512(c + 3 * ldc, c30, c31, add);
+            StoreRow512(c + 4 * ldc, c40, c41, add);
+            StoreRow512(c + 5 * ldc, c50, c51, add);
+            return;
+        }
+
+        float* tile = stackalloc float[MR * 32];
+        Vector512.Store(c00, tile); Vector512.Store(c01, tile + 16);
+        Vector512.Store(c10, tile + 32); Vector512.Store(c11, tile + 48);
+        Vector512.Store(c20, tile + 64); Vector512.Store(c21, tile + 80);
+        Vector512.Store(c30, tile + 96); Vector512.Store(c31, tile + 112);
+        Vector512.Store(c40, tile + 128); Vector512.Store(c41, tile + 144);
+        Vector512.Store(c50, tile + 160); Vector512.Store(c51, tile + 176);
+        for (int i = 0; i < rows; i++)
+        {
+            float* row = c + (long)i * ldc;
+            for (int j = 0; j < cols; j++)
+            {
+                row[j] = add ? row[j] + tile[i * 32 + j] : tile[i * 32 + j];
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow512(float* c, Vector512<float> v0, Vector512<float> v1, bool add)
+    {
+        if (add)
+        {
+            v0 += Vector512.Load(c);
+            v1 += Vector512.Load(c + 16);
+        }
+        Vector512.Store(v0, c);
+        Vector512.Store(v1, c + 16);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
