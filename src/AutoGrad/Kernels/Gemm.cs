@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace AutoGrad.Kernels;
 
@@ -57,35 +58,42 @@ internal static unsafe class Gemm
         fixed (float* pa = a, pb = b, pc = c)
         {
             var job = new Job(pa, pb, pc, m, n, k, transA, transB);
-            if (maxThreads > 1 && rowTiles < maxThreads && columnTiles >= 4 * maxThreads)
+            int threads = Math.Min(maxThreads, Math.Max(rowTiles, columnTiles));
+            if (threads <= 1)
             {
-                // Few rows (a convolution's output channels): split the columns instead, in whole NR-wide tiles.
-                int threads = maxThreads;
-                int tilesPerThread = (columnTiles + threads - 1) / threads;
-                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+                Block(job, 0, m, 0, n, accumulate);
+                return;
+            }
+            // One parallel region per call: each thread owns a band of whole MR-row tiles (or, when C has few rows,
+            // of whole NR-column tiles) and packs its own panels, so threads never wait on each other inside.
+            bool splitRows = rowTiles >= columnTiles || rowTiles >= 4 * threads;
+            int tiles = splitRows ? rowTiles : columnTiles, size = splitRows ? MR : NR, extent = splitRows ? m : n;
+            int tilesPerThread = (tiles + threads - 1) / threads;
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            {
+                int start = Math.Min(extent, t * tilesPerThread * size), end = Math.Min(extent, (t + 1) * tilesPerThread * size);
+                if (start < end)
                 {
-                    int j0 = Math.Min(n, t * tilesPerThread * NR), j1 = Math.Min(n, (t + 1) * tilesPerThread * NR);
-                    if (j0 < j1)
+                    if (splitRows)
                     {
-                        Columns(job, j0, j1, rowThreads: 1, accumulate);
+                        Block(job, start, end, 0, n, accumulate);
                     }
-                });
-            }
-            else
-            {
-                Columns(job, 0, n, Math.Min(maxThreads, rowTiles), accumulate);
-            }
+                    else
+                    {
+                        Block(job, 0, m, start, end, accumulate);
+                    }
+                }
+            });
         }
     }
 
     /// <summary>
-    /// Computes columns [j0, j1) of C, splitting rows across <paramref name="rowThreads"/> threads. Every element's
-    /// sum over k runs in the same KC blocks and the same micro-kernel whatever the split, so results are bitwise
-    /// identical for any thread count.
+    /// Computes C[i0..i1, j0..j1) on the calling thread. Every element's sum over k runs through the same KC blocks and
+    /// the same micro-kernel whatever the band, so results are bitwise identical for any thread count.
     /// </summary>
-    private static void Columns(Job job, int j0, int j1, int rowThreads, bool accumulate)
+    private static void Block(Job job, int i0, int i1, int j0, int j1, bool accumulate)
     {
-        int m = job.M, k = job.K;
+        int k = job.K;
         for (int jc = j0; jc < j1; jc += NC)
         {
             int nc = Math.Min(NC, j1 - jc);
@@ -99,27 +107,7 @@ internal static unsafe class Gemm
                     fixed (float* bp = packedB)
                     {
                         job.PackB(bp, pcIndex, kc, jc, nc);
-                        bool add = accumulate || pcIndex > 0;
-                        if (rowThreads <= 1)
-                        {
-                            job.RowBlocks(0, m, bp, pcIndex, kc, jc, nc, add);
-                        }
-                        else
-                        {
-                            // Split rows into one contiguous band per thread, each band a multiple of MR.
-                            int band = ((m + rowThreads - 1) / rowThreads + MR - 1) / MR * MR;
-                            nint bpAddress = (nint)bp;
-                            int p0 = pcIndex;
-                            Parallel.For(0, rowThreads, new ParallelOptions { MaxDegreeOfParallelism = rowThreads }, t =>
-                            {
-                                int start = t * band;
-                                int end = Math.Min(m, start + band);
-                                if (start < end)
-                                {
-                                    job.RowBlocks(start, end, (float*)bpAddress, p0, kc, jc, nc, add);
-                                }
-                            });
-                        }
+                        job.RowBlocks(i0, i1, bp, pcIndex, kc, jc, nc, accumulate || pcIndex > 0);
                     }
                 }
                 finally
@@ -152,8 +140,6 @@ internal static unsafe class Gemm
 
     private readonly struct Job(float* a, float* b, float* c, int m, int n, int k, bool transA, bool transB)
     {
-        public int M => m;
-
         public int K => k;
 
         /// <summary>Packs B[p0..p0+kc, j0..j0+nc] into column panels: panel q holds kc rows of NR values, zero padded.</summary>
@@ -163,32 +149,59 @@ internal static unsafe class Gemm
             {
                 int cols = Math.Min(NR, nc - q);
                 float* panel = destination + q * kc;
+                if (transB)
+                {
+                    // B is stored [n, k]: its rows are the panel's columns. Full blocks of 8 rows x 8 depths are
+                    // transposed in registers; the rest is copied one value at a time.
+                    int fullRows = Avx.IsSupported ? cols / 8 * 8 : 0, fullDepth = kc / 8 * 8;
+                    for (int j = 0; j < fullRows; j += 8)
+                    {
+                        float* src = b + (long)(j0 + q + j) * k + p0;
+                        for (int p = 0; p < fullDepth; p += 8)
+                        {
+                            Transpose8x8(src + p, k, panel + p * NR + j, NR);
+                        }
+                        for (int jj = j; jj < j + 8; jj++)
+                        {
+                            float* rowSrc = b + (long)(j0 + q + jj) * k + p0;
+                            for (int p = fullDepth; p < kc; p++)
+                            {
+                                panel[p * NR + jj] = rowSrc[p];
+                            }
+                        }
+                    }
+                    for (int j = fullRows; j < cols; j++)
+                    {
+                        float* src = b + (long)(j0 + q + j) * k + p0;
+                        for (int p = 0; p < kc; p++)
+                        {
+                            panel[p * NR + j] = src[p];
+                        }
+                    }
+                    for (int p = 0; p < kc; p++)
+                    {
+                        for (int j = cols; j < NR; j++)
+                        {
+                            panel[p * NR + j] = 0;
+                        }
+                    }
+                    continue;
+                }
                 for (int p = 0; p < kc; p++)
                 {
                     float* row = panel + p * NR;
-                    if (!transB)
+                    float* src = b + (long)(p0 + p) * n + j0 + q;
+                    if (cols == NR)
                     {
-                        float* src = b + (long)(p0 + p) * n + j0 + q;
-                        if (cols == NR)
+                        for (int j = 0; j < NR; j += 8)
                         {
-                            for (int j = 0; j < NR; j += 8)
-                            {
-                                Vector256.Store(Vector256.Load(src + j), row + j);
-                            }
-                            continue;
+                            Vector256.Store(Vector256.Load(src + j), row + j);
                         }
-                        for (int j = 0; j < cols; j++)
-                        {
-                            row[j] = src[j];
-                        }
+                        continue;
                     }
-                    else
+                    for (int j = 0; j < cols; j++)
                     {
-                        float* src = b + (long)(j0 + q) * k + p0 + p;
-                        for (int j = 0; j < cols; j++)
-                        {
-                            row[j] = src[(long)j * k];
-                        }
+                        row[j] = src[j];
                     }
                     for (int j = cols; j < NR; j++)
                     {
@@ -196,6 +209,44 @@ internal static unsafe class Gemm
                     }
                 }
             }
+        }
+
+        /// <summary>Writes the transpose of the 8x8 block at <paramref name="source"/> (row stride <paramref name="sourceStride"/>) to <paramref name="destination"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Transpose8x8(float* source, int sourceStride, float* destination, int destinationStride)
+        {
+            var r0 = Avx.LoadVector256(source);
+            var r1 = Avx.LoadVector256(source + sourceStride);
+            var r2 = Avx.LoadVector256(source + 2 * (long)sourceStride);
+            var r3 = Avx.LoadVector256(source + 3 * (long)sourceStride);
+            var r4 = Avx.LoadVector256(source + 4 * (long)sourceStride);
+            var r5 = Avx.LoadVector256(source + 5 * (long)sourceStride);
+            var r6 = Avx.LoadVector256(source + 6 * (long)sourceStride);
+            var r7 = Avx.LoadVector256(source + 7 * (long)sourceStride);
+            var t0 = Avx.UnpackLow(r0, r1);
+            var t1 = Avx.UnpackHigh(r0, r1);
+            var t2 = Avx.UnpackLow(r2, r3);
+            var t3 = Avx.UnpackHigh(r2, r3);
+            var t4 = Avx.UnpackLow(r4, r5);
+            var t5 = Avx.UnpackHigh(r4, r5);
+            var t6 = Avx.UnpackLow(r6, r7);
+            var t7 = Avx.UnpackHigh(r6, r7);
+            var u0 = Avx.Shuffle(t0, t2, 0x44);
+            var u1 = Avx.Shuffle(t0, t2, 0xEE);
+            var u2 = Avx.Shuffle(t1, t3, 0x44);
+            var u3 = Avx.Shuffle(t1, t3, 0xEE);
+            var u4 = Avx.Shuffle(t4, t6, 0x44);
+            var u5 = Avx.Shuffle(t4, t6, 0xEE);
+            var u6 = Avx.Shuffle(t5, t7, 0x44);
+            var u7 = Avx.Shuffle(t5, t7, 0xEE);
+            Avx.Store(destination, Avx.Permute2x128(u0, u4, 0x20));
+            Avx.Store(destination + destinationStride, Avx.Permute2x128(u1, u5, 0x20));
+            Avx.Store(destination + 2 * destinationStride, Avx.Permute2x128(u2, u6, 0x20));
+            Avx.Store(destination + 3 * destinationStride, Avx.Permute2x128(u3, u7, 0x20));
+            Avx.Store(destination + 4 * destinationStride, Avx.Permute2x128(u0, u4, 0x31));
+            Avx.Store(destination + 5 * destinationStride, Avx.Permute2x128(u1, u5, 0x31));
+            Avx.Store(destination + 6 * destinationStride, Avx.Permute2x128(u2, u6, 0x31));
+            Avx.Store(destination + 7 * destinationStride, Avx.Permute2x128(u3, u7, 0x31));
         }
 
         /// <summary>Packs A[i0..i0+mc, p0..p0+kc] into row panels: panel r holds kc columns of MR values, zero padded.</summary>
