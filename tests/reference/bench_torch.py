@@ -10,24 +10,18 @@ Run with OPENBLAS_CORETYPE=SKYLAKEX (Debian's OpenBLAS mis-detects this CPU othe
 Prints one JSON line per measurement.
 """
 import argparse
-import gzip
 import json
 import os
-import struct
+import sys
 import time
 
 import numpy as np
 import torch
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixture_io import read_idx  # noqa: E402
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    rank = raw[3]
-    dims = struct.unpack(">" + "i" * rank, raw[4:4 + 4 * rank])
-    return np.frombuffer(raw[4 + 4 * rank:], dtype=np.uint8).reshape(dims)
 
 
 def fashion_train():

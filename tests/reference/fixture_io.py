@@ -4,8 +4,12 @@ Format of a case: {"name", "op", "attrs", "inputs": [{"shape", "data", "requires
 "grad_output", "grads": [tensor or null]}. Floats are written exactly (Python float of the float32 value);
 non-finite values as the strings "NaN", "Infinity", "-Infinity".
 """
+import gzip
 import json
 import math
+import struct
+
+import numpy as np
 
 import torch
 
@@ -52,3 +56,12 @@ def write(path, generator, cases):
     with open(path, "w") as f:
         json.dump({"generator": generator, "torch_version": torch.__version__, "cases": cases}, f, separators=(",", ":"))
     print(f"wrote {len(cases)} cases to {path}")
+
+
+def read_idx(path):
+    """An IDX file (.gz) as a numpy uint8 array of its declared shape."""
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    rank = raw[3]
+    dims = struct.unpack(">" + "i" * rank, raw[4:4 + 4 * rank])
+    return np.frombuffer(raw[4 + 4 * rank:], dtype=np.uint8).reshape(dims)

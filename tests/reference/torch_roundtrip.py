@@ -8,26 +8,17 @@ available here; with it, safetensors.torch.load_file(path) gives the same dict).
 Run after `dotnet run --project samples/AutoGrad.Samples -c Release -- lenet`:
     /usr/bin/python3 tests/reference/torch_roundtrip.py [runs/lenet]
 """
-import gzip
 import os
-import struct
 import sys
 
 import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixture_io import read_idx  # noqa: E402
 from generate_io import load_safetensors  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    rank = raw[3]
-    dims = struct.unpack(">" + "i" * rank, raw[4:4 + 4 * rank])
-    return np.frombuffer(raw[4 + 4 * rank:], dtype=np.uint8).reshape(dims)
 
 
 def lenet():

@@ -8,38 +8,29 @@ public static class Charts
 {
     /// <summary>Training loss per epoch (and validation loss when measured).</summary>
     public static byte[] LossCurve(History history, string title)
-    {
-        var plot = new Plot();
-        double[] epochs = history.Epochs.Select(e => (double)e.Epoch).ToArray();
-        var train = plot.Add.Scatter(epochs, history.Epochs.Select(e => (double)e.TrainLoss).ToArray());
-        train.LegendText = "training loss";
-        if (history.Epochs.All(e => e.ValidationLoss is not null))
-        {
-            var validation = plot.Add.Scatter(epochs, history.Epochs.Select(e => (double)e.ValidationLoss!.Value).ToArray());
-            validation.LegendText = "validation loss";
-        }
-        plot.Title(title);
-        plot.XLabel("epoch");
-        plot.YLabel("cross-entropy");
-        plot.ShowLegend();
-        return plot.GetImageBytes(800, 500, ImageFormat.Png);
-    }
+        => Curves(history, title, "cross-entropy",
+            ("training loss", e => e.TrainLoss), ("validation loss", e => e.ValidationLoss));
 
     /// <summary>Validation (and training) accuracy per epoch.</summary>
     public static byte[] AccuracyCurve(History history, string title)
+        => Curves(history, title, "accuracy",
+            ("validation accuracy", e => e.ValidationAccuracy ?? 0f), ("training accuracy", e => e.TrainAccuracy));
+
+    /// <summary>One line per series over the epochs; a series with an unmeasured epoch (null) is left out.</summary>
+    private static byte[] Curves(History history, string title, string yLabel, params (string Label, Func<EpochRecord, float?> Value)[] series)
     {
         var plot = new Plot();
         double[] epochs = history.Epochs.Select(e => (double)e.Epoch).ToArray();
-        var validation = plot.Add.Scatter(epochs, history.Epochs.Select(e => (double)(e.ValidationAccuracy ?? 0f)).ToArray());
-        validation.LegendText = "validation accuracy";
-        if (history.Epochs.All(e => e.TrainAccuracy is not null))
+        foreach (var (label, value) in series)
         {
-            var train = plot.Add.Scatter(epochs, history.Epochs.Select(e => (double)e.TrainAccuracy!.Value).ToArray());
-            train.LegendText = "training accuracy";
+            if (history.Epochs.All(e => value(e) is not null))
+            {
+                plot.Add.Scatter(epochs, history.Epochs.Select(e => (double)value(e)!.Value).ToArray()).LegendText = label;
+            }
         }
         plot.Title(title);
         plot.XLabel("epoch");
-        plot.YLabel("accuracy");
+        plot.YLabel(yLabel);
         plot.ShowLegend();
         return plot.GetImageBytes(800, 500, ImageFormat.Png);
     }

@@ -282,20 +282,23 @@ public static class Safetensors
             MemoryMarshal.Cast<byte, float>(raw).CopyTo(destination);
             return;
         }
+        // The conversion is chosen once per tensor, not once per element.
+        Func<ReadOnlySpan<byte>, float> read = dtype switch
+        {
+            "F32" => static b => BinaryPrimitives.ReadSingleLittleEndian(b),
+            "F64" => static b => (float)BinaryPrimitives.ReadDoubleLittleEndian(b),
+            "F16" => static b => (float)BinaryPrimitives.ReadHalfLittleEndian(b),
+            "BF16" => static b => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(b) << 16),
+            "I64" => static b => BinaryPrimitives.ReadInt64LittleEndian(b),
+            "I32" => static b => BinaryPrimitives.ReadInt32LittleEndian(b),
+            "I16" => static b => BinaryPrimitives.ReadInt16LittleEndian(b),
+            "I8" => static b => (sbyte)b[0],
+            _ => static b => b[0], // U8, BOOL
+        };
+        int size = ElementSize(dtype);
         for (int i = 0; i < destination.Length; i++)
         {
-            destination[i] = dtype switch
-            {
-                "F32" => BinaryPrimitives.ReadSingleLittleEndian(raw[(4 * i)..]),
-                "F64" => (float)BinaryPrimitives.ReadDoubleLittleEndian(raw[(8 * i)..]),
-                "F16" => (float)BinaryPrimitives.ReadHalfLittleEndian(raw[(2 * i)..]),
-                "BF16" => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(raw[(2 * i)..]) << 16),
-                "I64" => BinaryPrimitives.ReadInt64LittleEndian(raw[(8 * i)..]),
-                "I32" => BinaryPrimitives.ReadInt32LittleEndian(raw[(4 * i)..]),
-                "I16" => BinaryPrimitives.ReadInt16LittleEndian(raw[(2 * i)..]),
-                "I8" => (sbyte)raw[i],
-                _ => raw[i], // U8, BOOL
-            };
+            destination[i] = read(raw.Slice(i * size, size));
         }
     }
 }

@@ -362,14 +362,7 @@ internal static unsafe class Gemm
         Vector256.Store(c30, tile + 48); Vector256.Store(c31, tile + 56);
         Vector256.Store(c40, tile + 64); Vector256.Store(c41, tile + 72);
         Vector256.Store(c50, tile + 80); Vector256.Store(c51, tile + 88);
-        for (int i = 0; i < rows; i++)
-        {
-            float* row = c + (long)i * ldc;
-            for (int j = 0; j < cols; j++)
-            {
-                row[j] = add ? row[j] + tile[i * 16 + j] : tile[i * 16 + j];
-            }
-        }
+        CopyEdgeTile(tile, 16, c, ldc, rows, cols, add);
     }
 
     /// <summary>The AVX-512 micro-kernel: a 6 x 32 tile of C in 12 registers.</summary>
@@ -422,12 +415,18 @@ internal static unsafe class Gemm
         Vector512.Store(c30, tile + 96); Vector512.Store(c31, tile + 112);
         Vector512.Store(c40, tile + 128); Vector512.Store(c41, tile + 144);
         Vector512.Store(c50, tile + 160); Vector512.Store(c51, tile + 176);
+        CopyEdgeTile(tile, 32, c, ldc, rows, cols, add);
+    }
+
+    /// <summary>Writes (or adds) the valid rows x cols part of a spilled micro-tile whose rows are <paramref name="width"/> floats apart.</summary>
+    private static void CopyEdgeTile(float* tile, int width, float* c, int ldc, int rows, int cols, bool add)
+    {
         for (int i = 0; i < rows; i++)
         {
             float* row = c + (long)i * ldc;
             for (int j = 0; j < cols; j++)
             {
-                row[j] = add ? row[j] + tile[i * 32 + j] : tile[i * 32 + j];
+                row[j] = add ? row[j] + tile[i * width + j] : tile[i * width + j];
             }
         }
     }

@@ -24,7 +24,7 @@ public abstract class Module
     {
         ArgumentNullException.ThrowIfNull(input);
         var x = input;
-        foreach (var hook in _forwardPreHooks.ToArray())
+        foreach (var hook in Snapshot(_forwardPreHooks))
         {
             x = hook(this, x) ?? x;
         }
@@ -39,7 +39,7 @@ public abstract class Module
             }
         }
         var y = Forward(x);
-        foreach (var hook in _forwardHooks.ToArray())
+        foreach (var hook in Snapshot(_forwardHooks))
         {
             y = hook(this, x, y) ?? y;
         }
@@ -66,6 +66,9 @@ public abstract class Module
     /// (PyTorch's register_full_backward_hook).
     /// </summary>
     public RemovableHandle RegisterBackwardHook(Func<Module, Tensor?, Tensor, Tensor?> hook) => AddHook(_backwardHooks, hook);
+
+    // A copy, so a hook may remove itself while the hooks run; no allocation on the common path without hooks.
+    private static T[] Snapshot<T>(List<T> hooks) => hooks.Count == 0 ? [] : hooks.ToArray();
 
     private static RemovableHandle AddHook<T>(List<T> hooks, T hook) where T : Delegate
     {
@@ -99,7 +102,7 @@ public abstract class Module
             {
                 return null; // the output did not depend on this input
             }
-            foreach (var hook in module._backwardHooks.ToArray())
+            foreach (var hook in Snapshot(module._backwardHooks))
             {
                 gradInput = hook(module, gradInput, _gradOutput) ?? gradInput;
             }

@@ -90,7 +90,7 @@ public abstract class Optimizer
             {
                 if (p.Grad is { } grad)
                 {
-                    Update(p.Value.AsSpan(), grad.AsReadOnlySpan(), group, new ParameterState(_state[index], p.Value.Shape));
+                    Update(p.Value.AsSpan(), grad.AsReadOnlySpan(), group, new ParameterState(_state[index], p.Value));
                 }
                 index++;
             }
@@ -220,12 +220,12 @@ public readonly struct ParameterState
 {
     internal const string StepName = "step";
     private readonly OrderedDictionary<string, Tensor> _tensors;
-    private readonly int[] _shape;
+    private readonly Tensor _parameter;
 
-    internal ParameterState(OrderedDictionary<string, Tensor> tensors, ReadOnlySpan<int> shape)
+    internal ParameterState(OrderedDictionary<string, Tensor> tensors, Tensor parameter)
     {
         _tensors = tensors;
-        _shape = shape.ToArray();
+        _parameter = parameter;
     }
 
     /// <summary>True when the named state exists (e.g. a momentum buffer after the first step).</summary>
@@ -236,7 +236,7 @@ public readonly struct ParameterState
     {
         if (!_tensors.TryGetValue(name, out var t))
         {
-            t = Tensor.Zeros(_shape);
+            t = Tensor.ZerosOwned((int[])_parameter.ShapeArray.Clone());
             _tensors.Add(name, t);
         }
         return t.AsSpan();
