@@ -8,7 +8,7 @@ namespace AutoGrad;
 /// of gradients (that is <see cref="Variable"/>'s job). Memory is ordinary managed memory: nothing to dispose.
 /// </summary>
 /// <remarks>
-/// Every buffer is obtained through one internal factory, so a later buffer pool changes a single place. A reshaped
+/// Op outputs get their buffers from one internal factory, which takes large ones from a pool. A reshaped
 /// tensor shares its buffer with the source (a view), exactly like <c>torch.reshape</c> on a contiguous tensor.
 /// </remarks>
 public sealed class Tensor
@@ -187,11 +187,19 @@ public sealed class Tensor
         return new(GC.AllocateUninitializedArray<float>(n), (int[])shape.Clone());
     }
 
-    /// <summary>Like <see cref="Empty"/> but takes ownership of <paramref name="shape"/> (no copy).</summary>
-    internal static Tensor EmptyOwned(int[] shape) => new(GC.AllocateUninitializedArray<float>(Shapes.Numel(shape)), shape);
+    /// <summary>
+    /// Like <see cref="Empty"/> but takes ownership of <paramref name="shape"/> (no copy). This is where op outputs and
+    /// gradients get their buffers: large ones come from the pool (see <see cref="Buffers.BufferPool"/>).
+    /// </summary>
+    internal static Tensor EmptyOwned(int[] shape) => new(Buffers.BufferPool.RentForTensor(Shapes.Numel(shape)), shape);
 
     /// <summary>A zero tensor that takes ownership of <paramref name="shape"/>.</summary>
-    internal static Tensor ZerosOwned(int[] shape) => new(new float[Shapes.Numel(shape)], shape);
+    internal static Tensor ZerosOwned(int[] shape)
+    {
+        var tensor = EmptyOwned(shape);
+        tensor.AsSpan().Clear();
+        return tensor;
+    }
 
     internal Tensor WithShape(int[] shape) => new(_data, shape);
 

@@ -36,6 +36,8 @@ public static class EpochTimer
             seconds = times,
             median = times[times.Count / 2],
             allocated_bytes_last_epoch = allocated,
+            gc_counts = new[] { GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2) },
+            memory = AutoGrad.Memory.Report().ToString(),
         }));
         return 0;
     }
@@ -90,7 +92,7 @@ public static class EpochTimer
         var clock = Stopwatch.StartNew();
         foreach (var batch in loader)
         {
-            optimizer.ZeroGrad();
+            optimizer.ZeroGrad(setToNull: false); // as torch 1.13's zero_grad() in bench_torch.py: gradients zeroed in place
             F.CrossEntropy(model.Call(batch.Features), batch.Labels).Backward();
             optimizer.Step();
         }

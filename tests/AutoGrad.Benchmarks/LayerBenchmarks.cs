@@ -51,7 +51,7 @@ public class LayerBenchmarks
     [Benchmark]
     public void MlpStep()
     {
-        _mlpOptimizer.ZeroGrad();
+        _mlpOptimizer.ZeroGrad(setToNull: false);
         F.CrossEntropy(_mlp.Call(_mlpBatch), _labels).Backward();
         _mlpOptimizer.Step();
     }
@@ -59,7 +59,7 @@ public class LayerBenchmarks
     [Benchmark]
     public void LeNetStep()
     {
-        _lenetOptimizer.ZeroGrad();
+        _lenetOptimizer.ZeroGrad(setToNull: false);
         F.CrossEntropy(_lenet.Call(_lenetBatch), _labels[..64]).Backward();
         _lenetOptimizer.Step();
     }

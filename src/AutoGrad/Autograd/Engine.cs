@@ -1,3 +1,5 @@
+using AutoGrad.Buffers;
+
 namespace AutoGrad.Autograd;
 
 /// <summary>
@@ -30,14 +32,16 @@ internal static class Engine
         }
 
         using var noGrad = GradMode.NoGrad();
+        using var tracking = BufferPool.Track();
         if (output.GradFn is null)
         {
-            AccumulateIntoLeaf(output, ApplyHooks(output.LeafHooks, gradient, "leaf"));
+            AccumulateIntoLeaf(output, ApplyHooks(output.LeafHooks, gradient, "leaf"), new GradientBuffers());
             return;
         }
 
         var order = TopologicalOrder(output.GradFn);
-        var pending = new Dictionary<Function, Tensor>(ReferenceEqualityComparer.Instance) { [output.GradFn] = gradient };
+        var buffers = new GradientBuffers();
+        var pending = new Dictionary<Function, Tensor>(ReferenceEqualityComparer.Instance) { [output.GradFn] = buffers.Hold(gradient) };
         // A leaf's contributions are summed first, then its hooks run once and the total is accumulated, as in PyTorch.
         var leaves = new Dictionary<Variable, Tensor>(ReferenceEqualityComparer.Instance);
         var leafOrder = new List<Variable>();
@@ -47,6 +51,7 @@ internal static class Engine
             {
                 continue;
             }
+            var held = grad;
             grad = ApplyHooks(node.OutputHooks, grad, node.Name);
             if (node.RetainedOutput is { } retained)
             {
@@ -68,43 +73,66 @@ internal static class Engine
                         $"gradient {Shapes.Format(g.Shape)} for input {i} of shape {Shapes.Format(inputs[i].Shape)}", node.Site);
                 }
                 var input = inputs[i];
-                g = SumToShape(g, input.Value.ShapeArray, node.Name);
+                var reduced = SumToShape(g, input.Value.ShapeArray, node.Name);
+                if (!ReferenceEquals(reduced, g))
+                {
+                    buffers.RecycleIfUnheld(g);
+                }
                 if (input.GradFn is null)
                 {
-                    if (leaves.TryGetValue(input, out var sum))
-                    {
-                        leaves[input] = TensorMath.Add(sum, g);
-                    }
-                    else
-                    {
-                        leaves[input] = g;
-                        leafOrder.Add(input);
-                    }
+                    Accumulate(leaves, input, reduced, buffers, leafOrder);
                 }
                 else
                 {
-                    // Interior gradients may alias other tensors, so they are summed out of place.
-                    pending[input.GradFn] = pending.TryGetValue(input.GradFn, out var existing) ? TensorMath.Add(existing, g) : g;
+                    Accumulate(pending, input.GradFn, reduced, buffers, null);
                 }
             }
             if (!retainGraph)
             {
                 node.Release();
             }
+            buffers.Drop(held);
+            if (!ReferenceEquals(grad, held))
+            {
+                buffers.RecycleIfUnheld(grad);
+            }
         }
         foreach (var leaf in leafOrder)
         {
-            AccumulateIntoLeaf(leaf, ApplyHooks(leaf.LeafHooks, leaves[leaf], "leaf"));
+            var total = leaves[leaf];
+            AccumulateIntoLeaf(leaf, ApplyHooks(leaf.LeafHooks, total, "leaf"), buffers);
+            buffers.Drop(total);
+        }
+    }
+
+    /// <summary>
+    /// Adds <paramref name="gradient"/> to the sum kept for <paramref name="key"/>. Interior gradients may alias other
+    /// tensors (an add passes its gradient through to both inputs), so sums are formed out of place.
+    /// </summary>
+    private static void Accumulate<TKey>(Dictionary<TKey, Tensor> sums, TKey key, Tensor gradient, GradientBuffers buffers, List<TKey>? order)
+        where TKey : notnull
+    {
+        if (sums.TryGetValue(key, out var sum))
+        {
+            sums[key] = buffers.Hold(TensorMath.Add(sum, gradient));
+            buffers.Drop(sum);
+            buffers.RecycleIfUnheld(gradient);
+        }
+        else
+        {
+            sums[key] = buffers.Hold(gradient);
+            order?.Add(key);
         }
     }
 
     /// <summary>Runs gradient hooks in registration order; each may return a replacement of the same shape.</summary>
     private static Tensor ApplyHooks(List<Func<Tensor, Tensor?>>? hooks, Tensor grad, string owner)
     {
-        if (hooks is null)
+        if (hooks is null || hooks.Count == 0)
         {
             return grad;
         }
+        BufferPool.Untrack(grad.Buffer); // a hook may keep the tensor it is shown, so its buffer is never recycled
         foreach (var hook in hooks.ToArray())
         {
             if (hook(grad) is { } replaced)
@@ -115,6 +143,7 @@ internal static class Engine
                         $"Backward: a hook on the output of {owner} returned a gradient of shape {Shapes.Format(replaced.Shape)}; it must keep {Shapes.Format(grad.Shape)}.");
                 }
                 grad = replaced;
+                BufferPool.Untrack(grad.Buffer);
             }
         }
         return grad;
@@ -160,11 +189,21 @@ internal static class Engine
         }
     }
 
-    private static void AccumulateIntoLeaf(Variable leaf, Tensor grad)
+    private static void AccumulateIntoLeaf(Variable leaf, Tensor grad, GradientBuffers buffers)
     {
         if (leaf.Grad is null)
         {
-            leaf.Grad = grad.Clone(); // the leaf owns its gradient, so later passes may add into it in place
+            // The leaf owns its gradient, so later passes may add into it in place: a buffer only this pass holds is
+            // handed over, anything else is copied.
+            if (buffers.IsSoleHolder(grad))
+            {
+                BufferPool.Untrack(grad.Buffer);
+                leaf.Grad = grad;
+            }
+            else
+            {
+                leaf.Grad = grad.Clone();
+            }
         }
         else
         {
@@ -195,5 +234,43 @@ internal static class Engine
             }
         }
         return TensorMath.Sum(grad, dims.ToArray(), keepDim: true).WithShape(shape);
+    }
+
+    /// <summary>
+    /// Counts how many pending sums hold each gradient buffer, so a buffer goes back to the pool exactly when the last
+    /// one is consumed; only buffers the factory handed out during this pass (and no hook saw) are ever given back.
+    /// </summary>
+    private sealed class GradientBuffers
+    {
+        private readonly Dictionary<float[], int> _holds = new(ReferenceEqualityComparer.Instance);
+
+        public Tensor Hold(Tensor gradient)
+        {
+            System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_holds, gradient.Buffer, out _)++;
+            return gradient;
+        }
+
+        public void Drop(Tensor gradient)
+        {
+            ref int count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_holds, gradient.Buffer);
+            if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref count) || --count > 0)
+            {
+                return;
+            }
+            _holds.Remove(gradient.Buffer);
+            BufferPool.ReturnTracked(gradient.Buffer);
+        }
+
+        /// <summary>Gives back a gradient nothing holds (one replaced by its reduced or summed form).</summary>
+        public void RecycleIfUnheld(Tensor gradient)
+        {
+            if (!_holds.ContainsKey(gradient.Buffer))
+            {
+                BufferPool.ReturnTracked(gradient.Buffer);
+            }
+        }
+
+        public bool IsSoleHolder(Tensor gradient)
+            => _holds.TryGetValue(gradient.Buffer, out int count) && count == 1 && BufferPool.IsTracked(gradient.Buffer);
     }
 }

@@ -52,7 +52,17 @@ internal abstract class Function
         Inputs = [];
         OutputHooks = null;
         ReleaseSaved();
+        Buffers.BufferPool.Return(_recycledOutput);
+        _recycledOutput = null;
     }
+
+    private Tensor? _recycledOutput;
+
+    /// <summary>
+    /// Gives <paramref name="output"/>'s buffer back to the pool when this node is released: for an output that only the
+    /// graph can reach, since every node that reads it runs its backward before this one.
+    /// </summary>
+    internal void RecycleOutputOnRelease(Tensor output) => _recycledOutput = output;
 
     /// <summary>Wraps a forward result: records this node when grad mode is on and some input requires grad.</summary>
     protected Variable Record(Tensor result, Variable input) => RecordCore(result, [input]);

@@ -14,6 +14,9 @@ internal readonly record struct ConvGeometry(int Batch, int Channels, int Height
     /// <summary>Rows of the column matrix: one per (channel, kernel row, kernel column).</summary>
     public int PatchSize => Channels * KernelH * KernelW;
 
+    /// <summary>Input elements per sample.</summary>
+    public int SampleSize => Channels * Height * Width;
+
     /// <summary>The window settings as op attributes (ONNX names: kernel_shape, strides, pads as [top, left, bottom, right], dilations).</summary>
     public IReadOnlyDictionary<string, object> Attributes() => new Dictionary<string, object>
     {
@@ -25,125 +28,158 @@ internal readonly record struct ConvGeometry(int Batch, int Channels, int Height
 }
 
 /// <summary>
-/// im2col and its adjoint col2im: a convolution becomes one matrix product. The column matrix is
-/// [C*kh*kw, N*OH*OW]: row (c, i, j) holds, for every output pixel of every sample, the input value under kernel tap
-/// (i, j) of channel c (0 in the zero padding). One GEMM with the [O, C*kh*kw] weights then convolves the whole batch.
+/// im2col and its adjoint col2im for one sample: the column matrix is [C*kh*kw, OH*OW], row (c, i, j) holding, for
+/// every output pixel, the input value under kernel tap (i, j) of channel c (0 in the zero padding). A GEMM with the
+/// [O, C*kh*kw] weights then gives the sample's [O, OH*OW] output in NCHW order. One sample's columns stay in cache
+/// between being written and being multiplied.
 /// </summary>
-internal static class Convolution
+internal static unsafe class Convolution
 {
-    public static unsafe void Im2Col(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> columns)
+    /// <summary>Writes the column matrix of <paramref name="sample"/> ([C, H, W]) into <paramref name="columns"/>.</summary>
+    public static void Im2Col(ReadOnlySpan<float> sample, in ConvGeometry g, Span<float> columns)
     {
-        var geometry = g;
-        int xLength = x.Length, columnsLength = g.PatchSize * g.Batch * g.OutPlane;
-        fixed (float* px = x, pc = columns)
+        if (g.StrideW == 1 && g.DilationW == 1)
         {
-            nint ax = (nint)px, ac = (nint)pc;
-            ParallelRanges.For(g.PatchSize, columnsLength, (r0, r1) => Im2ColRows(
-                new ReadOnlySpan<float>((float*)ax, xLength), geometry, new Span<float>((float*)ac, columnsLength), r0, r1));
+            Im2ColPadded(sample, g, columns);
+            return;
         }
-    }
-
-    // Rows r0..r1 of the column matrix; row r is kernel tap (c, i, j) = (r / (kh kw), r / kw % kh, r % kw).
-    private static void Im2ColRows(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> columns, int r0, int r1)
-    {
-        int oh = g.OutHeight, ow = g.OutWidth, plane = g.Height * g.Width;
-        int rowLength = g.Batch * oh * ow;
-        for (int r = r0; r < r1; r++)
+        int oh = g.OutHeight, ow = g.OutWidth, plane = g.Height * g.Width, rowLength = oh * ow;
+        for (int r = 0; r < g.PatchSize; r++)
         {
+            // row r is kernel tap (c, i, j) = (r / (kh kw), r / kw % kh, r % kw)
             int c = r / (g.KernelH * g.KernelW), i = r / g.KernelW % g.KernelH, j = r % g.KernelW;
             var row = columns.Slice(r * rowLength, rowLength);
+            var source = sample.Slice(c * plane, plane);
             int offsetH = i * g.DilationH - g.PadH;
             int offsetW = j * g.DilationW - g.PadW;
             var (owStart, owEnd) = ValidRange(offsetW, g.StrideW, g.Width, ow);
-            for (int n = 0; n < g.Batch; n++)
+            for (int y = 0; y < oh; y++)
             {
-                var source = x.Slice((n * g.Channels + c) * plane, plane);
+                var target = row.Slice(y * ow, ow);
+                int ih = y * g.StrideH + offsetH;
+                if ((uint)ih >= (uint)g.Height || owStart >= owEnd)
+                {
+                    target.Clear();
+                    continue;
+                }
+                target[..owStart].Clear();
+                target[owEnd..].Clear();
+                var line = source.Slice(ih * g.Width, g.Width);
+                if (g.StrideW == 1)
+                {
+                    line.Slice(owStart + offsetW, owEnd - owStart).CopyTo(target[owStart..owEnd]);
+                }
+                else
+                {
+                    for (int xw = owStart, iw = owStart * g.StrideW + offsetW; xw < owEnd; xw++, iw += g.StrideW)
+                    {
+                        target[xw] = line[iw];
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The adjoint of <see cref="Im2Col"/>: sets <paramref name="sample"/> to the sum of every column entry at the input position it came from.</summary>
+    public static void Col2Im(ReadOnlySpan<float> columns, in ConvGeometry g, Span<float> sample)
+    {
+        if (g.StrideW == 1 && g.DilationW == 1)
+        {
+            Col2ImPadded(columns, g, sample);
+            return;
+        }
+        int oh = g.OutHeight, ow = g.OutWidth, plane = g.Height * g.Width, rowLength = oh * ow;
+        sample[..g.SampleSize].Clear();
+        for (int r = 0; r < g.PatchSize; r++)
+        {
+            int c = r / (g.KernelH * g.KernelW), i = r / g.KernelW % g.KernelH, j = r % g.KernelW;
+            var row = columns.Slice(r * rowLength, rowLength);
+            var target = sample.Slice(c * plane, plane);
+            int offsetH = i * g.DilationH - g.PadH;
+            int offsetW = j * g.DilationW - g.PadW;
+            var (owStart, owEnd) = ValidRange(offsetW, g.StrideW, g.Width, ow);
+            for (int y = 0; y < oh; y++)
+            {
+                int ih = y * g.StrideH + offsetH;
+                if ((uint)ih >= (uint)g.Height || owStart >= owEnd)
+                {
+                    continue;
+                }
+                var source = row.Slice(y * ow, ow);
+                var line = target.Slice(ih * g.Width, g.Width);
+                if (g.StrideW == 1)
+                {
+                    var dst = line.Slice(owStart + offsetW, owEnd - owStart);
+                    System.Numerics.Tensors.TensorPrimitives.Add(dst, source[owStart..owEnd], dst);
+                }
+                else
+                {
+                    for (int xw = owStart, iw = owStart * g.StrideW + offsetW; xw < owEnd; xw++, iw += g.StrideW)
+                    {
+                        line[iw] += source[xw];
+                    }
+                }
+            }
+        }
+    }
+
+    // With unit stride and dilation along the width, every row segment of the column matrix is one contiguous run of a
+    // zero-padded copy of the input plane, so each is a single short copy (or add) with no bounds arithmetic.
+
+    private static void Im2ColPadded(ReadOnlySpan<float> sample, in ConvGeometry g, Span<float> columns)
+    {
+        int hp = g.Height + 2 * g.PadH, wp = g.Width + 2 * g.PadW, oh = g.OutHeight, ow = g.OutWidth, rowLength = oh * ow;
+        var padded = Buffers.BufferPool.RentFloats(g.Channels * hp * wp);
+        fixed (float* ps = sample, pp = padded, pc = columns)
+        {
+            ShortRows.Clear(pp, g.Channels * hp * wp);
+            for (int c = 0; c < g.Channels; c++)
+            {
+                for (int h = 0; h < g.Height; h++)
+                {
+                    ShortRows.Copy(pp + ((long)c * hp + h + g.PadH) * wp + g.PadW, ps + ((long)c * g.Height + h) * g.Width, g.Width);
+                }
+            }
+            for (int r = 0; r < g.PatchSize; r++)
+            {
+                int c = r / (g.KernelH * g.KernelW), i = r / g.KernelW % g.KernelH, j = r % g.KernelW;
+                float* row = pc + (long)r * rowLength;
+                float* plane = pp + (long)c * hp * wp + i * g.DilationH * wp + j;
                 for (int y = 0; y < oh; y++)
                 {
-                    var target = row.Slice((n * oh + y) * ow, ow);
-                    int ih = y * g.StrideH + offsetH;
-                    if ((uint)ih >= (uint)g.Height || owStart >= owEnd)
-                    {
-                        target.Clear();
-                        continue;
-                    }
-                    target[..owStart].Clear();
-                    target[owEnd..].Clear();
-                    var line = source.Slice(ih * g.Width, g.Width);
-                    if (g.StrideW == 1)
-                    {
-                        line.Slice(owStart + offsetW, owEnd - owStart).CopyTo(target[owStart..owEnd]);
-                    }
-                    else
-                    {
-                        for (int xw = owStart, iw = owStart * g.StrideW + offsetW; xw < owEnd; xw++, iw += g.StrideW)
-                        {
-                            target[xw] = line[iw];
-                        }
-                    }
+                    ShortRows.Copy(row + y * ow, plane + (long)y * g.StrideH * wp, ow);
                 }
             }
         }
+        Buffers.BufferPool.ReturnFloats(padded);
     }
 
-    /// <summary>The adjoint of <see cref="Im2Col"/>: adds every column entry back onto the input position it came from.</summary>
-    public static unsafe void Col2Im(ReadOnlySpan<float> columns, in ConvGeometry g, Span<float> x)
+    private static void Col2ImPadded(ReadOnlySpan<float> columns, in ConvGeometry g, Span<float> sample)
     {
-        var geometry = g;
-        int xLength = x.Length, columnsLength = g.PatchSize * g.Batch * g.OutPlane;
-        x.Clear();
-        fixed (float* px = x, pc = columns)
+        int hp = g.Height + 2 * g.PadH, wp = g.Width + 2 * g.PadW, oh = g.OutHeight, ow = g.OutWidth, rowLength = oh * ow;
+        var padded = Buffers.BufferPool.RentFloats(g.Channels * hp * wp);
+        fixed (float* ps = sample, pp = padded, pc = columns)
         {
-            nint ax = (nint)px, ac = (nint)pc;
-            ParallelRanges.For(g.Channels, columnsLength, (c0, c1) => Col2ImChannels(
-                new ReadOnlySpan<float>((float*)ac, columnsLength), geometry, new Span<float>((float*)ax, xLength), c0, c1));
-        }
-    }
-
-    // Channels c0..c1 of x: each channel only receives from its own rows, in the same order whatever the split.
-    private static void Col2ImChannels(ReadOnlySpan<float> columns, in ConvGeometry g, Span<float> x, int c0, int c1)
-    {
-        int oh = g.OutHeight, ow = g.OutWidth, plane = g.Height * g.Width;
-        int rowLength = g.Batch * oh * ow;
-        for (int c = c0; c < c1; c++)
-        {
-            for (int i = 0; i < g.KernelH; i++)
+            ShortRows.Clear(pp, g.Channels * hp * wp);
+            for (int r = 0; r < g.PatchSize; r++)
             {
-                for (int j = 0; j < g.KernelW; j++)
+                int c = r / (g.KernelH * g.KernelW), i = r / g.KernelW % g.KernelH, j = r % g.KernelW;
+                float* row = pc + (long)r * rowLength;
+                float* plane = pp + (long)c * hp * wp + i * g.DilationH * wp + j;
+                for (int y = 0; y < oh; y++)
                 {
-                    var row = columns.Slice(((c * g.KernelH + i) * g.KernelW + j) * rowLength, rowLength);
-                    int offsetH = i * g.DilationH - g.PadH;
-                    int offsetW = j * g.DilationW - g.PadW;
-                    var (owStart, owEnd) = ValidRange(offsetW, g.StrideW, g.Width, ow);
-                    for (int n = 0; n < g.Batch; n++)
-                    {
-                        var target = x.Slice((n * g.Channels + c) * plane, plane);
-                        for (int y = 0; y < oh; y++)
-                        {
-                            int ih = y * g.StrideH + offsetH;
-                            if ((uint)ih >= (uint)g.Height || owStart >= owEnd)
-                            {
-                                continue;
-                            }
-                            var source = row.Slice((n * oh + y) * ow, ow);
-                            var line = target.Slice(ih * g.Width, g.Width);
-                            if (g.StrideW == 1)
-                            {
-                                var dst = line.Slice(owStart + offsetW, owEnd - owStart);
-                                System.Numerics.Tensors.TensorPrimitives.Add(dst, source[owStart..owEnd], dst);
-                            }
-                            else
-                            {
-                                for (int xw = owStart, iw = owStart * g.StrideW + offsetW; xw < owEnd; xw++, iw += g.StrideW)
-                                {
-                                    line[iw] += source[xw];
-                                }
-                            }
-                        }
-                    }
+                    ShortRows.Add(plane + (long)y * g.StrideH * wp, row + y * ow, ow);
+                }
+            }
+            for (int c = 0; c < g.Channels; c++)
+            {
+                for (int h = 0; h < g.Height; h++)
+                {
+                    ShortRows.Copy(ps + ((long)c * g.Height + h) * g.Width, pp + ((long)c * hp + h + g.PadH) * wp + g.PadW, g.Width);
                 }
             }
         }
+        Buffers.BufferPool.ReturnFloats(padded);
     }
 
     /// <summary>The output columns [start, end) whose input column ow*stride + offset lies inside [0, width).</summary>

@@ -27,9 +27,11 @@ internal static unsafe class Gemm
     /// <summary>
     /// C[m, n] = op(A)[m, k] * op(B)[k, n], or C += that when <paramref name="accumulate"/>. A is stored [m, k]
     /// (or [k, m] when <paramref name="transA"/>), B is stored [k, n] (or [n, k] when <paramref name="transB"/>), all row-major.
+    /// <paramref name="serial"/> keeps the product on the calling thread (the caller already runs one per core); the
+    /// result is the same either way.
     /// </summary>
     public static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
-        bool transA = false, bool transB = false, bool accumulate = false)
+        bool transA = false, bool transB = false, bool accumulate = false, bool serial = false)
     {
         if ((long)m * k > a.Length || (long)k * n > b.Length || (long)m * n > c.Length)
         {
@@ -53,7 +55,7 @@ internal static unsafe class Gemm
             return;
         }
 
-        int maxThreads = (long)m * n * k >= ParallelThreshold ? Parallelism.MaxThreads : 1;
+        int maxThreads = !serial && (long)m * n * k >= ParallelThreshold ? Parallelism.MaxThreads : 1;
         int rowTiles = (m + MR - 1) / MR, columnTiles = (n + NR - 1) / NR;
         fixed (float* pa = a, pb = b, pc = c)
         {
@@ -101,21 +103,27 @@ internal static unsafe class Gemm
             for (int pcIndex = 0; pcIndex < k; pcIndex += KC)
             {
                 int kc = Math.Min(KC, k - pcIndex);
-                float[] packedB = Memory.BufferPool.RentFloats(panelsB * NR * kc);
-                try
+                fixed (float* bp = Scratch(ref t_packedB, panelsB * NR * kc))
                 {
-                    fixed (float* bp = packedB)
-                    {
-                        job.PackB(bp, pcIndex, kc, jc, nc);
-                        job.RowBlocks(i0, i1, bp, pcIndex, kc, jc, nc, accumulate || pcIndex > 0);
-                    }
-                }
-                finally
-                {
-                    Memory.BufferPool.ReturnFloats(packedB);
+                    job.PackB(bp, pcIndex, kc, jc, nc);
+                    job.RowBlocks(i0, i1, bp, pcIndex, kc, jc, nc, accumulate || pcIndex > 0);
                 }
             }
         }
+    }
+
+    // Packing buffers belong to the thread: a block never waits or re-enters while it packs and multiplies, so one A
+    // and one B buffer per thread suffice, and small products neither allocate nor take the pool's lock.
+    [ThreadStatic]
+    private static float[]? t_packedA, t_packedB;
+
+    private static float[] Scratch(ref float[]? buffer, int length)
+    {
+        if (buffer is null || buffer.Length < length)
+        {
+            buffer = GC.AllocateUninitializedArray<float>(Math.Max(length, 4096));
+        }
+        return buffer;
     }
 
     /// <summary>The plain triple loop: the fallback without SIMD, and the reference the tests compare against.</summary>
@@ -276,37 +284,29 @@ internal static unsafe class Gemm
         public void RowBlocks(int rowStart, int rowEnd, float* packedB, int p0, int kc, int j0, int nc, bool add)
         {
             int mcMax = Math.Min(MC, rowEnd - rowStart);
-            float[] packedA = Memory.BufferPool.RentFloats(((mcMax + MR - 1) / MR) * MR * kc);
-            try
+            fixed (float* ap = Scratch(ref t_packedA, ((mcMax + MR - 1) / MR) * MR * kc))
             {
-                fixed (float* ap = packedA)
+                for (int ic = rowStart; ic < rowEnd; ic += MC)
                 {
-                    for (int ic = rowStart; ic < rowEnd; ic += MC)
+                    int mc = Math.Min(MC, rowEnd - ic);
+                    PackA(ap, ic, mc, p0, kc);
+                    for (int jr = 0; jr < nc; jr += NR)
                     {
-                        int mc = Math.Min(MC, rowEnd - ic);
-                        PackA(ap, ic, mc, p0, kc);
-                        for (int jr = 0; jr < nc; jr += NR)
+                        for (int ir = 0; ir < mc; ir += MR)
                         {
-                            for (int ir = 0; ir < mc; ir += MR)
+                            if (NR == 32)
                             {
-                                if (NR == 32)
-                                {
-                                    MicroKernel512(kc, ap + ir * kc, packedB + jr * kc, c + (long)(ic + ir) * n + j0 + jr, n,
-                                        Math.Min(MR, mc - ir), Math.Min(NR, nc - jr), add);
-                                }
-                                else
-                                {
-                                    MicroKernel(kc, ap + ir * kc, packedB + jr * kc, c + (long)(ic + ir) * n + j0 + jr, n,
-                                        Math.Min(MR, mc - ir), Math.Min(NR, nc - jr), add);
-                                }
+                                MicroKernel512(kc, ap + ir * kc, packedB + jr * kc, c + (long)(ic + ir) * n + j0 + jr, n,
+                                    Math.Min(MR, mc - ir), Math.Min(NR, nc - jr), add);
+                            }
+                            else
+                            {
+                                MicroKernel(kc, ap + ir * kc, packedB + jr * kc, c + (long)(ic + ir) * n + j0 + jr, n,
+                                    Math.Min(MR, mc - ir), Math.Min(NR, nc - jr), add);
                             }
                         }
                     }
                 }
-            }
-            finally
-            {
-                Memory.BufferPool.ReturnFloats(packedA);
             }
         }
     }

@@ -78,11 +78,11 @@ internal static class Reduce
                 else
                 {
                     // Alternate between two scratch buffers so input and output never alias.
-                    var buffer = Memory.BufferPool.RentFloats(outer * inner);
+                    var buffer = Buffers.BufferPool.RentFloats(outer * inner);
                     output = buffer.AsSpan(0, outer * inner);
                     if (rented2 is not null)
                     {
-                        Memory.BufferPool.ReturnFloats(rented2);
+                        Buffers.BufferPool.ReturnFloats(rented2);
                     }
                     rented2 = rented;
                     rented = buffer;
@@ -100,11 +100,11 @@ internal static class Reduce
         {
             if (rented is not null)
             {
-                Memory.BufferPool.ReturnFloats(rented);
+                Buffers.BufferPool.ReturnFloats(rented);
             }
             if (rented2 is not null)
             {
-                Memory.BufferPool.ReturnFloats(rented2);
+                Buffers.BufferPool.ReturnFloats(rented2);
             }
         }
     }

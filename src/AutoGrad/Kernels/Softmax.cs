@@ -25,7 +25,7 @@ internal static class Softmax
         }
 
         // Slices are strided by `inner`: work on whole rows of `inner` values at once, vectorized across them.
-        float[] rented = Memory.BufferPool.RentFloats(2 * inner);
+        float[] rented = Buffers.BufferPool.RentFloats(2 * inner);
         try
         {
             var max = rented.AsSpan(0, inner);
@@ -79,7 +79,7 @@ internal static class Softmax
         }
         finally
         {
-            Memory.BufferPool.ReturnFloats(rented);
+            Buffers.BufferPool.ReturnFloats(rented);
         }
     }
 

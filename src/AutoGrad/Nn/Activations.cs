@@ -3,6 +3,8 @@ namespace AutoGrad.Nn;
 /// <summary>max(x, 0).</summary>
 public sealed class ReLU : Module
 {
+    private protected override bool KeepsNoTensors => true;
+
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.Relu(input);
 }
@@ -12,6 +14,8 @@ public sealed class LeakyReLU(float negativeSlope = 0.01f) : Module
 {
     /// <summary>The slope for negative inputs.</summary>
     public float NegativeSlope { get; } = negativeSlope;
+
+    private protected override bool KeepsNoTensors => true;
 
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.LeakyRelu(input, NegativeSlope);
@@ -23,6 +27,8 @@ public sealed class LeakyReLU(float negativeSlope = 0.01f) : Module
 /// <summary>The hyperbolic tangent.</summary>
 public sealed class Tanh : Module
 {
+    private protected override bool KeepsNoTensors => true;
+
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.Tanh(input);
 }
@@ -30,6 +36,8 @@ public sealed class Tanh : Module
 /// <summary>The logistic function 1 / (1 + e^-x).</summary>
 public sealed class Sigmoid : Module
 {
+    private protected override bool KeepsNoTensors => true;
+
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.Sigmoid(input);
 }
@@ -39,6 +47,8 @@ public sealed class GELU(GeluApproximation approximate = GeluApproximation.None)
 {
     /// <summary>Which form is computed.</summary>
     public GeluApproximation Approximate { get; } = approximate;
+
+    private protected override bool KeepsNoTensors => true;
 
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.Gelu(input, Approximate);
@@ -53,6 +63,8 @@ public sealed class Softmax(int dim = -1) : Module
     /// <summary>The dim normalized over.</summary>
     public int Dim { get; } = dim;
 
+    private protected override bool KeepsNoTensors => true;
+
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.Softmax(input, Dim);
 
@@ -66,6 +78,8 @@ public sealed class LogSoftmax(int dim = -1) : Module
     /// <summary>The dim normalized over.</summary>
     public int Dim { get; } = dim;
 
+    private protected override bool KeepsNoTensors => true;
+
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.LogSoftmax(input, Dim);
 
@@ -76,6 +90,8 @@ public sealed class LogSoftmax(int dim = -1) : Module
 /// <summary>Returns its input unchanged.</summary>
 public sealed class Identity : Module
 {
+    private protected override bool KeepsNoTensors => true;
+
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => input;
 }

@@ -50,6 +50,16 @@ public abstract class Module
         return y;
     }
 
+    /// <summary>
+    /// True for the built-in layers: their Forward keeps no reference to its input or output and builds one node (or a
+    /// view). <see cref="Sequential"/> relies on it to give intermediate buffers back to the pool.
+    /// </summary>
+    private protected virtual bool KeepsNoTensors => false;
+
+    /// <summary>Whether <see cref="KeepsNoTensors"/> holds and no hook can see this module's tensors either.</summary>
+    internal bool KeepsNoTensorsOrHooks
+        => KeepsNoTensors && _forwardPreHooks.Count == 0 && _forwardHooks.Count == 0 && _backwardHooks.Count == 0;
+
     private readonly List<Func<Module, Variable, Variable?>> _forwardPreHooks = [];
     private readonly List<Func<Module, Variable, Variable, Variable?>> _forwardHooks = [];
     private readonly List<Func<Module, Tensor?, Tensor, Tensor?>> _backwardHooks = [];

@@ -43,15 +43,73 @@ public sealed class Sequential : Module
         }
     }
 
+    /// <summary>A Sequential of built-in layers keeps no tensors either (its intermediates are handled below).</summary>
+    private protected override bool KeepsNoTensors => _layers.TrueForAll(l => l.KeepsNoTensorsOrHooks);
+
     /// <inheritdoc/>
+    /// <remarks>
+    /// Between two built-in layers without hooks, an intermediate result can be reached only through the graph, so its
+    /// buffer goes back to the pool when the node that produced it is released by Backward (every node that reads it
+    /// comes before that one), or at once when no graph was recorded. The output of the last layer, and anything an
+    /// unknown module or a hook may have kept, is left alone.
+    /// </remarks>
     public override Variable Forward(Variable input)
     {
         var x = input;
+        Variable? owned = null; // x, or the intermediate that x is a view of, when only this chain can reach its buffer
         foreach (var layer in _layers)
         {
-            x = layer.Call(x);
+            var y = layer.Call(x);
+            bool known = layer.KeepsNoTensorsOrHooks;
+            if (owned is not null && (!known || !ReferenceEquals(y.Value.Buffer, owned.Value.Buffer)))
+            {
+                if (known)
+                {
+                    GiveBack(owned, y);
+                }
+                owned = null;
+            }
+            if (owned is null && known && IsFreshBuffer(y, x))
+            {
+                owned = y;
+            }
+            x = y;
         }
         return x;
+    }
+
+    /// <summary>True when <paramref name="y"/> got a buffer of its own (not a view of its input or of its node's inputs).</summary>
+    private static bool IsFreshBuffer(Variable y, Variable x)
+    {
+        var buffer = y.Value.Buffer;
+        if (ReferenceEquals(buffer, x.Value.Buffer))
+        {
+            return false;
+        }
+        if (y.GradFn is { } node)
+        {
+            foreach (var input in node.Inputs)
+            {
+                if (ReferenceEquals(input.Value.Buffer, buffer))
+                {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /// <summary>The consumer of <paramref name="owned"/> has produced <paramref name="next"/>; arranges for the buffer's return.</summary>
+    private static void GiveBack(Variable owned, Variable next)
+    {
+        if (owned.GradFn is { } producer)
+        {
+            producer.RecycleOutputOnRelease(owned.Value);
+        }
+        else if (next.GradFn is null)
+        {
+            Buffers.BufferPool.Return(owned.Value); // no graph was recorded, so no node saved it
+        }
     }
 
     /// <summary>One line per layer, indented, as PyTorch prints a Sequential.</summary>

@@ -15,7 +15,11 @@ internal sealed class BackwardHook : Function
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
     {
-        // self: grad (or the callback's replacement)
-        inputGrads[0] = _callback(grad) ?? grad;
+        // self: grad (or the callback's replacement). The callback (and the user's hooks behind it) may keep either
+        // tensor, so neither buffer may be recycled by the engine.
+        Buffers.BufferPool.Untrack(grad.Buffer);
+        var result = _callback(grad) ?? grad;
+        Buffers.BufferPool.Untrack(result.Buffer);
+        inputGrads[0] = result;
     }
 }

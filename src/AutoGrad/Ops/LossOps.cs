@@ -36,7 +36,11 @@ internal sealed class CrossEntropy : Function
         inputGrads[0] = inputGrad;
     }
 
-    protected override void ReleaseSaved() => _logProbs = null;
+    protected override void ReleaseSaved()
+    {
+        Buffers.BufferPool.Return(_logProbs); // only this node ever sees the log-probabilities
+        _logProbs = null;
+    }
 }
 
 /// <summary>Negative log-likelihood of log-probabilities [N, C] at class indices: loss_i = -logp[i, t_i].</summary>

@@ -1,6 +1,6 @@
 using AutoGrad.Autograd;
 using AutoGrad.Kernels;
-using AutoGrad.Memory;
+using AutoGrad.Buffers;
 
 namespace AutoGrad.Ops;
 

@@ -1,0 +1,184 @@
+using AutoGrad.Nn;
+using AutoGrad.Optim;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+
+namespace AutoGrad.Tests.Buffers;
+
+/// <summary>
+/// The buffer pool behind op outputs and gradients: a training step through Sequential gives every large buffer back,
+/// and recycling never changes a value anyone can still see (the pool's counters are global, so no parallel classes).
+/// </summary>
+[TestClass]
+[DoNotParallelize]
+public sealed class BufferRecyclingTests
+{
+    // Every activation and gradient of this model at batch 8 is above the pool's 1,024-float threshold.
+    private static Sequential SmallLeNet(Generator g) => new(
+        new Conv2d(1, 6, 5, padding: 2, generator: g), new ReLU(), new MaxPool2d(2), new Flatten(),
+        new Linear(6 * 14 * 14, 128, generator: g), new ReLU(), new Linear(128, 10, generator: g));
+
+    private static int[] Labels(int n) => Enumerable.Range(0, n).Select(i => i % 10).ToArray();
+
+    private static void Step(Module model, Optimizer optimizer, Tensor images, int[] labels)
+    {
+        optimizer.ZeroGrad(setToNull: false);
+        F.CrossEntropy(model.Call(images), labels).Backward();
+        optimizer.Step();
+    }
+
+    [TestMethod]
+    public void TrainingSteps_AfterWarmUp_AllocateNoLargeBuffers()
+    {
+        var g = new Generator(3);
+        var model = SmallLeNet(g);
+        var optimizer = new Sgd(model.Parameters(), 0.01f, momentum: 0.9f);
+        var images = Tensor.Rand(g, 8, 1, 28, 28);
+        var labels = Labels(8);
+        for (int i = 0; i < 3; i++)
+        {
+            Step(model, optimizer, images, labels);
+        }
+        var before = Memory.Report();
+        for (int i = 0; i < 20; i++)
+        {
+            Step(model, optimizer, images, labels);
+        }
+        var after = Memory.Report();
+
+        Assert.IsTrue(after.Rents - before.Rents > 20 * 10, $"the steps should rent their large buffers: {before} -> {after}");
+        Assert.AreEqual(after.Rents - before.Rents, after.Reuses - before.Reuses, $"every rent after warm-up is served from the pool: {before} -> {after}");
+        Assert.AreEqual(before.LiveTensorBuffers, after.LiveTensorBuffers, $"no buffer stays out: {before} -> {after}");
+    }
+
+    [TestMethod]
+    public void Recycling_GivesTheSameParametersAsAModelThatCannotRecycle()
+    {
+        // A forward hook (even one that does nothing) makes a layer's tensors visible to user code, which turns
+        // recycling off for it; both models must train to bitwise identical weights.
+        var recycled = SmallLeNet(new Generator(5));
+        var plain = SmallLeNet(new Generator(5));
+        for (int i = 0; i < plain.Count; i++)
+        {
+            plain[i].RegisterForwardHook((_, _, _) => null);
+        }
+        var optRecycled = new Sgd(recycled.Parameters(), 0.05f, momentum: 0.9f);
+        var optPlain = new Sgd(plain.Parameters(), 0.05f, momentum: 0.9f);
+        var g = new Generator(9);
+        for (int i = 0; i < 6; i++)
+        {
+            var images = Tensor.Rand(g, 8, 1, 28, 28);
+            Step(recycled, optRecycled, images, Labels(8));
+            Step(plain, optPlain, images, Labels(8));
+        }
+        foreach (var ((name, a), (_, b)) in recycled.NamedParameters().Zip(plain.NamedParameters()))
+        {
+            CollectionAssert.AreEqual(b.Value.ToArray(), a.Value.ToArray(), name);
+        }
+    }
+
+    [TestMethod]
+    public void IntermediateSeenByAHook_KeepsItsValuesAfterBackward()
+    {
+        var model = SmallLeNet(new Generator(7));
+        Tensor? seen = null;
+        float[]? copy = null;
+        model[1].RegisterForwardHook((_, _, output) =>
+        {
+            seen = output.Value;
+            copy = output.Value.ToArray();
+            return null;
+        });
+        F.CrossEntropy(model.Call(Tensor.Rand(new Generator(8), 8, 1, 28, 28)), Labels(8)).Backward();
+        // later steps would reuse a recycled buffer; run some to give them the chance
+        for (int i = 0; i < 3; i++)
+        {
+            F.CrossEntropy(model.Call(Tensor.Rand(new Generator(10 + i), 8, 1, 28, 28)), Labels(8)).Backward();
+            using (GradMode.NoGrad())
+            {
+                model.Call(Tensor.Rand(new Generator(20 + i), 8, 1, 28, 28));
+            }
+        }
+        Assert.IsNotNull(seen);
+        CollectionAssert.AreEqual(copy, seen!.ToArray());
+    }
+
+    [TestMethod]
+    public void OutputOfTheLastLayer_IsNeverRecycled()
+    {
+        var model = new Sequential(new Linear(64, 2048, generator: new Generator(1)), new ReLU());
+        var input = Tensor.Rand(new Generator(2), 4, 64);
+        var output = model.Call(input);
+        var copy = output.Value.ToArray();
+        F.Sum(output).Backward();
+        for (int i = 0; i < 3; i++)
+        {
+            F.Sum(model.Call(Tensor.Rand(new Generator(3 + i), 4, 64))).Backward();
+        }
+        CollectionAssert.AreEqual(copy, output.Value.ToArray());
+    }
+
+    [TestMethod]
+    public void RetainedGraph_SecondBackwardGivesTheSameGradients()
+    {
+        var model = SmallLeNet(new Generator(11));
+        var loss = F.CrossEntropy(model.Call(Tensor.Rand(new Generator(12), 8, 1, 28, 28)), Labels(8));
+        loss.Backward(retainGraph: true);
+        var first = model.Parameters().Select(p => p.Grad!.ToArray()).ToList();
+        foreach (var p in model.Parameters())
+        {
+            p.Grad = null;
+        }
+        loss.Backward();
+        var second = model.Parameters().Select(p => p.Grad!.ToArray()).ToList();
+        for (int i = 0; i < first.Count; i++)
+        {
+            CollectionAssert.AreEqual(first[i], second[i], $"parameter {i}");
+        }
+    }
+
+    [TestMethod]
+    public void SharedGradientBuffers_AreRecycledOnlyAfterTheirLastUse()
+    {
+        // y = h + h hands the same gradient tensor to both inputs, and reshapes pass views of it on;
+        // z = sum(y * y) + sum(view of y), so dz/dx = 8 x + 2 where x > 0.
+        var g = new Generator(13);
+        var x = new Variable(Tensor.Randn(g, 64, 64), requiresGrad: true);
+        var h = F.Relu(x);
+        var y = h + h;
+        var viewed = F.Reshape(F.Reshape(y, 4096), 64, 64);
+        var z = F.Sum(y * y) + F.Sum(viewed);
+        z.Backward();
+        var xs = x.Value.AsReadOnlySpan();
+        var expected = new float[xs.Length];
+        for (int i = 0; i < xs.Length; i++)
+        {
+            expected[i] = xs[i] > 0 ? 8 * xs[i] + 2 : 0;
+        }
+        TestUtil.AssertClose([64, 64], expected, x.Grad!, atol: 1e-5, rtol: 1e-6, what: "dz/dx");
+    }
+
+    [TestMethod]
+    public void EvaluationUnderNoGrad_GivesIntermediatesBackAtOnce()
+    {
+        var model = SmallLeNet(new Generator(15));
+        var images = Tensor.Rand(new Generator(16), 8, 1, 28, 28);
+        using var _ = GradMode.NoGrad();
+        var reference = model.Call(images).Value.ToArray();
+        var before = Memory.Report();
+        for (int i = 0; i < 10; i++)
+        {
+            CollectionAssert.AreEqual(reference, model.Call(images).Value.ToArray());
+        }
+        var after = Memory.Report();
+        Assert.AreEqual(after.Rents - before.Rents, after.Reuses - before.Reuses, $"{before} -> {after}");
+    }
+
+    [TestMethod]
+    public void Report_CountsPooledBytesAndPeak()
+    {
+        var report = Memory.Report();
+        Assert.IsTrue(report.PeakBytes >= report.PooledBytes, report.ToString());
+        Assert.IsTrue(report.ManagedHeapBytes > 0, report.ToString());
+        StringAssert.Contains(report.ToString(), "pooled");
+    }
+}
