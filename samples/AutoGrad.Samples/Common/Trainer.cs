@@ -49,7 +49,7 @@ public static class Trainer
         long correct = 0, seen = 0;
         foreach (var batch in train)
         {
-            optimizer.ZeroGrad();
+            optimizer.ZeroGrad(setToNull: false); // zeroed in place: no new gradient buffers per step
             var logits = model.Call(batch.Features);
             var loss = F.CrossEntropy(logits, batch.Labels);
             loss.Backward();

@@ -60,7 +60,10 @@ public abstract class Optimizer
     /// <summary>The first group's current learning rate.</summary>
     public float LearningRate => _groups[0].LearningRate;
 
-    /// <summary>Clears every parameter's gradient: to null (the default, as PyTorch 2) or to zeros in place.</summary>
+    /// <summary>
+    /// Clears every parameter's gradient: to null (the default, as PyTorch 2) or to zeros in place (PyTorch 1.13's
+    /// default). In place keeps the gradient buffers, so training steps allocate no new ones.
+    /// </summary>
     public void ZeroGrad(bool setToNull = true)
     {
         foreach (var group in _groups)
