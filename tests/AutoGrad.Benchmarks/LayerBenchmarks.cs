@@ -36,14 +36,47 @@ public class LayerBenchmarks
         _lenetBatch = Tensor.Rand(g, 64, 1, 28, 28);
     }
 
-    [Benchmark]
-    public void Conv1ForwardBackward() => F.Sum(_conv1.Call(_image)).Backward();
+    // Each layer benchmark gives its output (and the input gradient) back to the pool afterwards, as a Sequential step
+    // does, so it times the layer rather than fresh large-object allocations.
 
     [Benchmark]
-    public void Conv2ForwardBackward() => F.Sum(_conv2.Call(_conv2In)).Backward();
+    public void Conv1Forward() => ForwardOnly(() => _conv1.Call(_image));
 
     [Benchmark]
-    public void MaxPoolForwardBackward() => F.Sum(F.MaxPool2d(_conv1Out, 2)).Backward();
+    public void Conv1ForwardBackward() => ForwardBackward(() => _conv1.Call(_image), null);
+
+    [Benchmark]
+    public void Conv2Forward() => ForwardOnly(() => _conv2.Call(_conv2In));
+
+    [Benchmark]
+    public void Conv2ForwardBackward() => ForwardBackward(() => _conv2.Call(_conv2In), _conv2In);
+
+    [Benchmark]
+    public void MaxPoolForward() => ForwardOnly(() => F.MaxPool2d(_conv1Out, 2));
+
+    [Benchmark]
+    public void MaxPoolForwardBackward() => ForwardBackward(() => F.MaxPool2d(_conv1Out, 2), _conv1Out);
+
+    [Benchmark]
+    public void ReluForwardBackward() => ForwardBackward(() => F.Relu(_conv1Out), _conv1Out);
+
+    private static void ForwardOnly(Func<Variable> layer)
+    {
+        using var _ = GradMode.NoGrad();
+        AutoGrad.Buffers.BufferPool.Return(layer().Value);
+    }
+
+    private static void ForwardBackward(Func<Variable> layer, Variable? input)
+    {
+        var output = layer();
+        F.Sum(output).Backward();
+        AutoGrad.Buffers.BufferPool.Return(output.Value);
+        if (input is not null)
+        {
+            AutoGrad.Buffers.BufferPool.Return(input.Grad);
+            input.Grad = null;
+        }
+    }
 
     [Benchmark]
     public void SoftmaxCrossEntropy() => F.CrossEntropy(_logits, _labels).Backward();

@@ -29,18 +29,21 @@ internal readonly record struct ConvGeometry(int Batch, int Channels, int Height
 
 /// <summary>
 /// im2col and its adjoint col2im for one sample: the column matrix is [C*kh*kw, OH*OW], row (c, i, j) holding, for
-/// every output pixel, the input value under kernel tap (i, j) of channel c (0 in the zero padding). A GEMM with the
-/// [O, C*kh*kw] weights then gives the sample's [O, OH*OW] output in NCHW order. One sample's columns stay in cache
-/// between being written and being multiplied.
+/// every output pixel, the input value under kernel tap (i, j) of channel c (0 in the zero padding). Several samples
+/// can sit side by side in one wider matrix, so one GEMM with the [O, C*kh*kw] weights convolves a group of samples
+/// while their columns are still in cache.
 /// </summary>
 internal static unsafe class Convolution
 {
-    /// <summary>Writes the column matrix of <paramref name="sample"/> ([C, H, W]) into <paramref name="columns"/>.</summary>
-    public static void Im2Col(ReadOnlySpan<float> sample, in ConvGeometry g, Span<float> columns)
+    /// <summary>
+    /// Writes the column matrix of <paramref name="sample"/> ([C, H, W]) into <paramref name="columns"/>, whose rows
+    /// are <paramref name="rowStride"/> floats apart (wider than OH*OW when several samples share the matrix side by side).
+    /// </summary>
+    public static void Im2Col(ReadOnlySpan<float> sample, in ConvGeometry g, Span<float> columns, int rowStride)
     {
         if (g.StrideW == 1 && g.DilationW == 1)
         {
-            Im2ColPadded(sample, g, columns);
+            Im2ColPadded(sample, g, columns, rowStride);
             return;
         }
         int oh = g.OutHeight, ow = g.OutWidth, plane = g.Height * g.Width, rowLength = oh * ow;
@@ -48,7 +51,7 @@ internal static unsafe class Convolution
         {
             // row r is kernel tap (c, i, j) = (r / (kh kw), r / kw % kh, r % kw)
             int c = r / (g.KernelH * g.KernelW), i = r / g.KernelW % g.KernelH, j = r % g.KernelW;
-            var row = columns.Slice(r * rowLength, rowLength);
+            var row = columns.Slice(r * rowStride, rowLength);
             var source = sample.Slice(c * plane, plane);
             int offsetH = i * g.DilationH - g.PadH;
             int offsetW = j * g.DilationW - g.PadW;
@@ -81,11 +84,11 @@ internal static unsafe class Convolution
     }
 
     /// <summary>The adjoint of <see cref="Im2Col"/>: sets <paramref name="sample"/> to the sum of every column entry at the input position it came from.</summary>
-    public static void Col2Im(ReadOnlySpan<float> columns, in ConvGeometry g, Span<float> sample)
+    public static void Col2Im(ReadOnlySpan<float> columns, in ConvGeometry g, Span<float> sample, int rowStride)
     {
         if (g.StrideW == 1 && g.DilationW == 1)
         {
-            Col2ImPadded(columns, g, sample);
+            Col2ImPadded(columns, g, sample, rowStride);
             return;
         }
         int oh = g.OutHeight, ow = g.OutWidth, plane = g.Height * g.Width, rowLength = oh * ow;
@@ -93,7 +96,7 @@ internal static unsafe class Convolution
         for (int r = 0; r < g.PatchSize; r++)
         {
             int c = r / (g.KernelH * g.KernelW), i = r / g.KernelW % g.KernelH, j = r % g.KernelW;
-            var row = columns.Slice(r * rowLength, rowLength);
+            var row = columns.Slice(r * rowStride, rowLength);
             var target = sample.Slice(c * plane, plane);
             int offsetH = i * g.DilationH - g.PadH;
             int offsetW = j * g.DilationW - g.PadW;
@@ -126,9 +129,9 @@ internal static unsafe class Convolution
     // With unit stride and dilation along the width, every row segment of the column matrix is one contiguous run of a
     // zero-padded copy of the input plane, so each is a single short copy (or add) with no bounds arithmetic.
 
-    private static void Im2ColPadded(ReadOnlySpan<float> sample, in ConvGeometry g, Span<float> columns)
+    private static void Im2ColPadded(ReadOnlySpan<float> sample, in ConvGeometry g, Span<float> columns, int rowStride)
     {
-        int hp = g.Height + 2 * g.PadH, wp = g.Width + 2 * g.PadW, oh = g.OutHeight, ow = g.OutWidth, rowLength = oh * ow;
+        int hp = g.Height + 2 * g.PadH, wp = g.Width + 2 * g.PadW, oh = g.OutHeight, ow = g.OutWidth;
         var padded = Buffers.BufferPool.RentFloats(g.Channels * hp * wp);
         fixed (float* ps = sample, pp = padded, pc = columns)
         {
@@ -143,7 +146,7 @@ internal static unsafe class Convolution
             for (int r = 0; r < g.PatchSize; r++)
             {
                 int c = r / (g.KernelH * g.KernelW), i = r / g.KernelW % g.KernelH, j = r % g.KernelW;
-                float* row = pc + (long)r * rowLength;
+                float* row = pc + (long)r * rowStride;
                 float* plane = pp + (long)c * hp * wp + i * g.DilationH * wp + j;
                 for (int y = 0; y < oh; y++)
                 {
@@ -154,9 +157,9 @@ internal static unsafe class Convolution
         Buffers.BufferPool.ReturnFloats(padded);
     }
 
-    private static void Col2ImPadded(ReadOnlySpan<float> columns, in ConvGeometry g, Span<float> sample)
+    private static void Col2ImPadded(ReadOnlySpan<float> columns, in ConvGeometry g, Span<float> sample, int rowStride)
     {
-        int hp = g.Height + 2 * g.PadH, wp = g.Width + 2 * g.PadW, oh = g.OutHeight, ow = g.OutWidth, rowLength = oh * ow;
+        int hp = g.Height + 2 * g.PadH, wp = g.Width + 2 * g.PadW, oh = g.OutHeight, ow = g.OutWidth;
         var padded = Buffers.BufferPool.RentFloats(g.Channels * hp * wp);
         fixed (float* ps = sample, pp = padded, pc = columns)
         {
@@ -164,7 +167,7 @@ internal static unsafe class Convolution
             for (int r = 0; r < g.PatchSize; r++)
             {
                 int c = r / (g.KernelH * g.KernelW), i = r / g.KernelW % g.KernelH, j = r % g.KernelW;
-                float* row = pc + (long)r * rowLength;
+                float* row = pc + (long)r * rowStride;
                 float* plane = pp + (long)c * hp * wp + i * g.DilationH * wp + j;
                 for (int y = 0; y < oh; y++)
                 {

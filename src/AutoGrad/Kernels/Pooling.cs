@@ -1,10 +1,14 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace AutoGrad.Kernels;
 
 /// <summary>
 /// 2-D max and average pooling over NCHW planes (dilation 1), forward and backward. Out-of-range positions (the
 /// padding) never win a max; for the average they count as zeros in the divisor, PyTorch's count_include_pad.
 /// </summary>
-internal static class Pooling
+internal static unsafe class Pooling
 {
     /// <summary>Writes the window maxima and, for backward, the flat input index of each (the first maximum on ties; a NaN wins, the last one if several, as PyTorch).</summary>
     public static unsafe void MaxForward(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> output, Span<int> argmax)
@@ -22,6 +26,11 @@ internal static class Pooling
 
     private static void MaxForwardPlanes(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> output, Span<int> argmax, int p0, int p1)
     {
+        if (g is { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0 })
+        {
+            MaxForward2x2Planes(x, g, output, argmax, p0, p1);
+            return;
+        }
         int oh = g.OutHeight, ow = g.OutWidth, plane = g.Height * g.Width;
         for (int p = p0; p < p1; p++)
         {
@@ -55,6 +64,101 @@ internal static class Pooling
                 }
             }
         }
+    }
+
+    // The common 2x2 window with stride 2 and no padding: four candidates in the same scan order as the general loop
+    // (row by row), so ties and NaNs resolve identically, without its window clipping.
+    private static void MaxForward2x2Planes(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> output, Span<int> argmax, int p0, int p1)
+    {
+        int oh = g.OutHeight, ow = g.OutWidth, width = g.Width, plane = g.Height * width;
+        if (Avx512F.IsSupported && ow <= 16)
+        {
+            MaxForward2x2Vector(x, g, output, argmax, p0, p1);
+            return;
+        }
+        for (int p = p0; p < p1; p++)
+        {
+            for (int y = 0; y < oh; y++)
+            {
+                int top = p * plane + 2 * y * width, o = (p * oh + y) * ow;
+                var upper = x.Slice(top, 2 * ow);
+                var lower = x.Slice(top + width, 2 * ow);
+                var outRow = output.Slice(o, ow);
+                var argRow = argmax.Slice(o, ow);
+                for (int xo = 0; xo < ow; xo++)
+                {
+                    int i = 2 * xo;
+                    float best = upper[i];
+                    int index = top + i;
+                    float v = upper[i + 1];
+                    if (v > best || float.IsNaN(v))
+                    {
+                        best = v;
+                        index = top + i + 1;
+                    }
+                    v = lower[i];
+                    if (v > best || float.IsNaN(v))
+                    {
+                        best = v;
+                        index = top + width + i;
+                    }
+                    v = lower[i + 1];
+                    if (v > best || float.IsNaN(v))
+                    {
+                        best = v;
+                        index = top + width + i + 1;
+                    }
+                    outRow[xo] = best;
+                    argRow[xo] = index;
+                }
+            }
+        }
+    }
+
+    private static readonly Vector512<int> Lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+
+    // One output row (up to 16 windows) per step with AVX-512: the two input rows are loaded masked (never past the
+    // row), split into even and odd columns, and the four candidates are compared in the scalar loop's order with
+    // the same rule (greater, or NaN), branch-free.
+    private static void MaxForward2x2Vector(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> output, Span<int> argmax, int p0, int p1)
+    {
+        int oh = g.OutHeight, ow = g.OutWidth, width = g.Width, plane = g.Height * width;
+        var (low, high) = ShortRows.Masks(2 * ow);
+        var outMask = Vector512.LessThan(Lanes, Vector512.Create(ow));
+        var evens = Lanes * 2;
+        var odds = evens + Vector512<int>.One;
+        fixed (float* px = x, po = output)
+        fixed (int* pa = argmax)
+        {
+            for (int p = p0; p < p1; p++)
+            {
+                for (int y = 0; y < oh; y++)
+                {
+                    int top = p * plane + 2 * y * width, o = (p * oh + y) * ow;
+                    float* upper = px + top, lower = upper + width;
+                    var u0 = Avx512F.MaskLoad(upper, low, Vector512<float>.Zero);
+                    var u1 = Avx512F.MaskLoad(upper + 16, high, Vector512<float>.Zero);
+                    var l0 = Avx512F.MaskLoad(lower, low, Vector512<float>.Zero);
+                    var l1 = Avx512F.MaskLoad(lower + 16, high, Vector512<float>.Zero);
+                    var index = evens + Vector512.Create(top);
+                    var best = Avx512F.PermuteVar16x32x2(u0, evens, u1);
+                    var bestIndex = index;
+                    Candidate(Avx512F.PermuteVar16x32x2(u0, odds, u1), index + Vector512<int>.One, ref best, ref bestIndex);
+                    Candidate(Avx512F.PermuteVar16x32x2(l0, evens, l1), index + Vector512.Create(width), ref best, ref bestIndex);
+                    Candidate(Avx512F.PermuteVar16x32x2(l0, odds, l1), index + Vector512.Create(width + 1), ref best, ref bestIndex);
+                    Avx512F.MaskStore(po + o, outMask.AsSingle(), best);
+                    Avx512F.MaskStore(pa + o, outMask, bestIndex);
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Candidate(Vector512<float> value, Vector512<int> index, ref Vector512<float> best, ref Vector512<int> bestIndex)
+    {
+        var wins = Vector512.GreaterThan(value, best) | ~Vector512.Equals(value, value);
+        best = Vector512.ConditionalSelect(wins, value, best);
+        bestIndex = Vector512.ConditionalSelect(wins.AsInt32(), index, bestIndex);
     }
 
     /// <summary>Adds each output gradient to the input position that won its window; planes are independent.</summary>

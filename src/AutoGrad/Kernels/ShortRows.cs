@@ -25,12 +25,10 @@ internal static unsafe class ShortRows
             Vector512.Store(tail, destination + count - 16);
             return;
         }
-        if (count < 16)
+        if (Avx512F.IsSupported && count < 16)
         {
-            for (int i = 0; i < count; i++)
-            {
-                destination[i] = source[i];
-            }
+            var (low, _) = Masks(count);
+            Avx512F.MaskStore(destination, low, Avx512F.MaskLoad(source, low, Vector512<float>.Zero));
             return;
         }
         new ReadOnlySpan<float>(source, count).CopyTo(new Span<float>(destination, count));
@@ -45,6 +43,10 @@ internal static unsafe class ShortRows
             var (low, high) = Masks(count);
             Avx512F.MaskStore(destination, low,
                 Avx512F.MaskLoad(destination, low, Vector512<float>.Zero) + Avx512F.MaskLoad(source, low, Vector512<float>.Zero));
+            if (count <= 16)
+            {
+                return;
+            }
             Avx512F.MaskStore(destination + 16, high,
                 Avx512F.MaskLoad(destination + 16, high, Vector512<float>.Zero) + Avx512F.MaskLoad(source + 16, high, Vector512<float>.Zero));
             return;
@@ -73,8 +75,9 @@ internal static unsafe class ShortRows
         }
     }
 
+    /// <summary>Lane masks (all bits set) for the first <paramref name="count"/> of 32 floats, as two vectors of 16.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector512<float> Low, Vector512<float> High) Masks(int count)
+    internal static (Vector512<float> Low, Vector512<float> High) Masks(int count)
     {
         var limit = Vector512.Create(count);
         return (Vector512.LessThan(Lanes, limit).AsSingle(), Vector512.LessThan(Lanes + Vector512.Create(16), limit).AsSingle());

@@ -6,15 +6,15 @@ using AutoGrad.Kernels;
 namespace AutoGrad.Ops;
 
 /// <summary>
-/// 2-D cross-correlation (PyTorch's conv2d) of x [N, C, H, W] with weight [O, C, kh, kw] and an optional bias [O],
-/// one sample at a time: im2col into a cache-sized column matrix, then out[n] = W[O, C*kh*kw] @ cols[C*kh*kw, OH*OW],
-/// written straight into the NCHW output. Samples are spread over the cores; backward rebuilds the columns from the
-/// saved input instead of keeping them.
+/// 2-D cross-correlation (PyTorch's conv2d) of x [N, C, H, W] with weight [O, C, kh, kw] and an optional bias [O], in
+/// fixed groups of samples: im2col of the group side by side into a cache-sized column matrix, one GEMM
+/// W[O, C*kh*kw] @ cols[C*kh*kw, group*OH*OW], and the product scattered into the NCHW output with the bias. Groups are
+/// spread over the cores; backward rebuilds the columns from the saved input instead of keeping them.
 /// </summary>
 internal sealed class Conv2d : Function
 {
-    // Weight-gradient partial sums cover fixed groups of samples and are added in group order, so the result is the
-    // same for every thread count.
+    // Samples per group: enough columns for an efficient GEMM, few enough to stay in cache. Weight-gradient partial
+    // sums are per group and added in group order, so the result is the same for every thread count.
     private const int SamplesPerGroup = 8;
 
     private ConvGeometry _geometry;
@@ -30,24 +30,40 @@ internal sealed class Conv2d : Function
         var w = weight.Value;
         var b = bias?.Value;
         var output = Tensor.EmptyOwned([g.Batch, o, g.OutHeight, g.OutWidth]);
-        ForSamples(g.Batch, (long)o * l * k, (n0, n1, serial) =>
+        int groups = (g.Batch + SamplesPerGroup - 1) / SamplesPerGroup;
+        ForGroups(groups, (long)SamplesPerGroup * o * l * k, (g0, g1, serial) =>
         {
-            var columns = BufferPool.RentFloats(k * l);
-            for (int n = n0; n < n1; n++)
+            var columns = BufferPool.RentFloats(k * SamplesPerGroup * l);
+            var product = BufferPool.RentFloats(o * SamplesPerGroup * l);
+            for (int group = g0; group < g1; group++)
             {
-                Convolution.Im2Col(input.AsReadOnlySpan().Slice(n * g.SampleSize, g.SampleSize), g, columns);
-                var y = output.AsSpan().Slice(n * o * l, o * l);
-                Gemm.Multiply(w.AsReadOnlySpan(), columns, y, o, l, k, serial: serial);
-                if (b is not null)
+                var (first, count) = Members(group, g.Batch);
+                int width = count * l;
+                for (int s = 0; s < count; s++)
+                {
+                    Convolution.Im2Col(Sample(input.AsReadOnlySpan(), first + s, g.SampleSize), g, columns.AsSpan(s * l), width);
+                }
+                Gemm.Multiply(w.AsReadOnlySpan(), columns, product, o, width, k, serial: serial);
+                // product [O, count, L] -> output [count, O, L], adding the bias on the way
+                for (int s = 0; s < count; s++)
                 {
                     for (int c = 0; c < o; c++)
                     {
-                        var plane = y.Slice(c * l, l);
-                        TensorPrimitives.Add(plane, b.AsReadOnlySpan()[c], plane);
+                        var source = product.AsSpan(c * width + s * l, l);
+                        var target = output.AsSpan().Slice(((first + s) * o + c) * l, l);
+                        if (b is null)
+                        {
+                            source.CopyTo(target);
+                        }
+                        else
+                        {
+                            TensorPrimitives.Add(source, b.AsReadOnlySpan()[c], target);
+                        }
                     }
                 }
             }
             BufferPool.ReturnFloats(columns);
+            BufferPool.ReturnFloats(product);
         });
         var node = new Conv2d { _geometry = g, _input = input, _weight = w };
         return bias is null ? node.Record(output, x, weight) : node.Record(output, [x, weight, bias]);
@@ -64,30 +80,43 @@ internal sealed class Conv2d : Function
         var partials = needWeight ? BufferPool.RentFloats(groups * o * k) : null;
         var inputGrad = needInput ? Tensor.EmptyOwned([g.Batch, g.Channels, g.Height, g.Width]) : null;
 
-        ForSamples(groups, (long)SamplesPerGroup * o * l * k * (needInput && needWeight ? 2 : 1), (g0, g1, serial) =>
+        ForGroups(groups, (long)SamplesPerGroup * o * l * k * (needInput && needWeight ? 2 : 1), (g0, g1, serial) =>
         {
-            var columns = needWeight ? BufferPool.RentFloats(k * l) : null;
-            var columnGrad = needInput ? BufferPool.RentFloats(k * l) : null;
+            var gradT = BufferPool.RentFloats(o * SamplesPerGroup * l);
+            var columns = needWeight ? BufferPool.RentFloats(k * SamplesPerGroup * l) : null;
+            var columnGrad = needInput ? BufferPool.RentFloats(k * SamplesPerGroup * l) : null;
             for (int group = g0; group < g1; group++)
             {
-                int first = group * SamplesPerGroup, end = Math.Min(g.Batch, first + SamplesPerGroup);
-                for (int n = first; n < end; n++)
+                var (first, count) = Members(group, g.Batch);
+                int width = count * l;
+                // grad [count, O, L] -> [O, count * L], the layout of the forward product
+                for (int s = 0; s < count; s++)
                 {
-                    var gy = grad.AsReadOnlySpan().Slice(n * o * l, o * l);
-                    if (columns is not null)
+                    for (int c = 0; c < o; c++)
                     {
-                        // weight: grad[n] @ cols[n]^T, summed over the group's samples
-                        Convolution.Im2Col(input.AsReadOnlySpan().Slice(n * g.SampleSize, g.SampleSize), g, columns);
-                        Gemm.Multiply(gy, columns, partials.AsSpan(group * o * k, o * k), o, k, l, transB: true, accumulate: n > first, serial: serial);
+                        grad.AsReadOnlySpan().Slice(((first + s) * o + c) * l, l).CopyTo(gradT.AsSpan(c * width + s * l, l));
                     }
-                    if (columnGrad is not null)
+                }
+                if (columns is not null)
+                {
+                    // weight: gradT @ cols^T for the group
+                    for (int s = 0; s < count; s++)
                     {
-                        // input: col2im(W^T @ grad[n])
-                        Gemm.Multiply(w.AsReadOnlySpan(), gy, columnGrad, k, l, o, transA: true, serial: serial);
-                        Convolution.Col2Im(columnGrad, g, inputGrad!.AsSpan().Slice(n * g.SampleSize, g.SampleSize));
+                        Convolution.Im2Col(Sample(input.AsReadOnlySpan(), first + s, g.SampleSize), g, columns.AsSpan(s * l), width);
+                    }
+                    RowDots.Multiply(gradT, columns, partials.AsSpan(group * o * k, o * k), o, k, width, accumulate: false);
+                }
+                if (columnGrad is not null)
+                {
+                    // input: col2im(W^T @ gradT), sample by sample
+                    Gemm.Multiply(w.AsReadOnlySpan(), gradT, columnGrad, k, width, o, transA: true, serial: serial);
+                    for (int s = 0; s < count; s++)
+                    {
+                        Convolution.Col2Im(columnGrad.AsSpan(s * l), g, inputGrad!.AsSpan().Slice((first + s) * g.SampleSize, g.SampleSize), width);
                     }
                 }
             }
+            BufferPool.ReturnFloats(gradT);
             BufferPool.ReturnFloats(columns);
             BufferPool.ReturnFloats(columnGrad);
         });
@@ -122,11 +151,19 @@ internal sealed class Conv2d : Function
         }
     }
 
+    private static (int First, int Count) Members(int group, int batch)
+    {
+        int first = group * SamplesPerGroup;
+        return (first, Math.Min(SamplesPerGroup, batch - first));
+    }
+
+    private static ReadOnlySpan<float> Sample(ReadOnlySpan<float> batch, int n, int size) => batch.Slice(n * size, size);
+
     /// <summary>
-    /// Runs <paramref name="body"/> over items [0, count): split across the cores with each product kept on its
-    /// thread when there are enough items, else on this thread with each product free to use the cores.
+    /// Runs <paramref name="body"/> over groups [0, count): split across the cores with each product kept on its
+    /// thread when there are enough groups, else on this thread with each product free to use the cores.
     /// </summary>
-    private static void ForSamples(int count, long workPerItem, Action<int, int, bool> body)
+    private static void ForGroups(int count, long workPerItem, Action<int, int, bool> body)
     {
         if (count >= 2 * Parallelism.MaxThreads)
         {

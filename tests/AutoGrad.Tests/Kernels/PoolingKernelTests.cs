@@ -1,0 +1,60 @@
+using AutoGrad.Kernels;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+
+namespace AutoGrad.Tests.Kernels;
+
+/// <summary>The 2x2 / stride-2 max-pooling fast paths (vector and scalar) against a brute-force window scan.</summary>
+[TestClass]
+public sealed class PoolingKernelTests
+{
+    [TestMethod]
+    [DataRow(28, 28)]
+    [DataRow(10, 10)]
+    [DataRow(7, 9)]
+    [DataRow(6, 32)]
+    [DataRow(4, 34)] // 17 windows per row: the scalar path
+    [DataRow(3, 2)]
+    public void MaxPool2x2_MatchesTheWindowScan_WithTiesAndNaNs(int height, int width)
+    {
+        var g = new ConvGeometry(3, 2, height, width, 2, 2, 2, 2, 0, 0, 1, 1);
+        var generator = new Generator(height * 100 + width);
+        var x = new float[3 * 2 * height * width];
+        for (int i = 0; i < x.Length; i++)
+        {
+            // few distinct values, so ties are common; some NaNs and infinities
+            float u = generator.NextFloat();
+            x[i] = u < 0.05f ? float.NaN : u < 0.08f ? float.NegativeInfinity : MathF.Floor(u * 4);
+        }
+        int outLength = 3 * 2 * g.OutHeight * g.OutWidth;
+        var output = new float[outLength];
+        var argmax = new int[outLength];
+        Pooling.MaxForward(x, g, output, argmax);
+
+        for (int p = 0; p < 6; p++)
+        {
+            for (int y = 0; y < g.OutHeight; y++)
+            {
+                for (int xo = 0; xo < g.OutWidth; xo++)
+                {
+                    // first maximum in row-major order; a NaN wins, the last NaN if several
+                    int bestIndex = -1;
+                    float best = 0;
+                    for (int h = 2 * y; h < 2 * y + 2; h++)
+                    {
+                        for (int w = 2 * xo; w < 2 * xo + 2; w++)
+                        {
+                            int i = (p * height + h) * width + w;
+                            if (bestIndex < 0 || x[i] > best || float.IsNaN(x[i]))
+                            {
+                                (best, bestIndex) = (x[i], i);
+                            }
+                        }
+                    }
+                    int o = (p * g.OutHeight + y) * g.OutWidth + xo;
+                    Assert.AreEqual(bestIndex, argmax[o], $"window ({p}, {y}, {xo}) index");
+                    Assert.AreEqual(BitConverter.SingleToInt32Bits(best), BitConverter.SingleToInt32Bits(output[o]), $"window ({p}, {y}, {xo}) value");
+                }
+            }
+        }
+    }
+}
