@@ -9,7 +9,8 @@ namespace AutoGrad.Ops;
 /// 2-D cross-correlation (PyTorch's conv2d) of x [N, C, H, W] with weight [O, C, kh, kw] and an optional bias [O], in
 /// fixed groups of samples: im2col of the group side by side into a cache-sized column matrix, one GEMM
 /// W[O, C*kh*kw] @ cols[C*kh*kw, group*OH*OW], and the product scattered into the NCHW output with the bias. Groups are
-/// spread over the cores; backward rebuilds the columns from the saved input instead of keeping them.
+/// spread over the cores. The column matrices are written straight into one pooled buffer that the node keeps for the
+/// weight gradient (and gives back when released), so backward does not rebuild them.
 /// </summary>
 internal sealed class Conv2d : Function
 {
@@ -18,7 +19,8 @@ internal sealed class Conv2d : Function
     private const int SamplesPerGroup = 8;
 
     private ConvGeometry _geometry;
-    private Tensor? _input, _weight;
+    private Tensor? _weight;
+    private float[]? _columns; // group g's [C*kh*kw, group*OH*OW] matrix starts at g * ColumnsPerGroup
 
     internal override IReadOnlyDictionary<string, object> Attributes => _geometry.Attributes();
 
@@ -30,18 +32,19 @@ internal sealed class Conv2d : Function
         var w = weight.Value;
         var b = bias?.Value;
         var output = Tensor.EmptyOwned([g.Batch, o, g.OutHeight, g.OutWidth]);
-        int groups = (g.Batch + SamplesPerGroup - 1) / SamplesPerGroup;
+        int groups = (g.Batch + SamplesPerGroup - 1) / SamplesPerGroup, perGroup = k * SamplesPerGroup * l;
+        var allColumns = BufferPool.RentFloats(groups * perGroup);
         ForGroups(groups, (long)SamplesPerGroup * o * l * k, (g0, g1, serial) =>
         {
-            var columns = BufferPool.RentFloats(k * SamplesPerGroup * l);
             var product = BufferPool.RentFloats(o * SamplesPerGroup * l);
             for (int group = g0; group < g1; group++)
             {
                 var (first, count) = Members(group, g.Batch);
                 int width = count * l;
+                var columns = allColumns.AsSpan(group * perGroup, k * width);
                 for (int s = 0; s < count; s++)
                 {
-                    Convolution.Im2Col(Sample(input.AsReadOnlySpan(), first + s, g.SampleSize), g, columns.AsSpan(s * l), width);
+                    Convolution.Im2Col(Sample(input.AsReadOnlySpan(), first + s, g.SampleSize), g, columns[(s * l)..], width);
                 }
                 Gemm.Multiply(w.AsReadOnlySpan(), columns, product, o, width, k, serial: serial);
                 // product [O, count, L] -> output [count, O, L], adding the bias on the way
@@ -62,28 +65,26 @@ internal sealed class Conv2d : Function
                     }
                 }
             }
-            BufferPool.ReturnFloats(columns);
             BufferPool.ReturnFloats(product);
         });
-        var node = new Conv2d { _geometry = g, _input = input, _weight = w };
+        var node = new Conv2d { _geometry = g, _columns = allColumns, _weight = w };
         return bias is null ? node.Record(output, x, weight) : node.Record(output, [x, weight, bias]);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
     {
         var g = _geometry;
-        var input = _input!;
+        var allColumns = _columns!;
         var w = _weight!;
         int o = w.Shape[0], l = g.OutPlane, k = g.PatchSize;
         bool needInput = NeedsInputGrad[0], needWeight = NeedsInputGrad[1];
-        int groups = (g.Batch + SamplesPerGroup - 1) / SamplesPerGroup;
+        int groups = (g.Batch + SamplesPerGroup - 1) / SamplesPerGroup, perGroup = k * SamplesPerGroup * l;
         var partials = needWeight ? BufferPool.RentFloats(groups * o * k) : null;
         var inputGrad = needInput ? Tensor.EmptyOwned([g.Batch, g.Channels, g.Height, g.Width]) : null;
 
         ForGroups(groups, (long)SamplesPerGroup * o * l * k * (needInput && needWeight ? 2 : 1), (g0, g1, serial) =>
         {
             var gradT = BufferPool.RentFloats(o * SamplesPerGroup * l);
-            var columns = needWeight ? BufferPool.RentFloats(k * SamplesPerGroup * l) : null;
             var columnGrad = needInput ? BufferPool.RentFloats(k * SamplesPerGroup * l) : null;
             for (int group = g0; group < g1; group++)
             {
@@ -97,14 +98,10 @@ internal sealed class Conv2d : Function
                         grad.AsReadOnlySpan().Slice(((first + s) * o + c) * l, l).CopyTo(gradT.AsSpan(c * width + s * l, l));
                     }
                 }
-                if (columns is not null)
+                if (partials is not null)
                 {
                     // weight: gradT @ cols^T for the group
-                    for (int s = 0; s < count; s++)
-                    {
-                        Convolution.Im2Col(Sample(input.AsReadOnlySpan(), first + s, g.SampleSize), g, columns.AsSpan(s * l), width);
-                    }
-                    RowDots.Multiply(gradT, columns, partials.AsSpan(group * o * k, o * k), o, k, width, accumulate: false);
+                    RowDots.Multiply(gradT, allColumns.AsSpan(group * perGroup, k * width), partials.AsSpan(group * o * k, o * k), o, k, width, accumulate: false);
                 }
                 if (columnGrad is not null)
                 {
@@ -117,7 +114,6 @@ internal sealed class Conv2d : Function
                 }
             }
             BufferPool.ReturnFloats(gradT);
-            BufferPool.ReturnFloats(columns);
             BufferPool.ReturnFloats(columnGrad);
         });
 
@@ -175,5 +171,9 @@ internal sealed class Conv2d : Function
         }
     }
 
-    protected override void ReleaseSaved() => (_input, _weight) = (null, null);
+    protected override void ReleaseSaved()
+    {
+        BufferPool.ReturnFloats(_columns);
+        (_columns, _weight) = (null, null);
+    }
 }
