@@ -151,7 +151,25 @@ public static class OnnxExporter
         }
 
         private void Node(string opType, Variable output, string[] inputs, params ProtoWriter[] attributes)
-            => _nodes.Add(OnnxProto.Node(opType, $"{opType}_{_nodes.Count}", inputs, [_names[output]], attributes));
+            => Node(opType, _names[output], inputs, attributes);
+
+        private void Node(string opType, string output, string[] inputs, params ProtoWriter[] attributes)
+            => _nodes.Add(OnnxProto.Node(opType, $"{opType}_{_nodes.Count}", inputs, [output], attributes));
+
+        /// <summary>
+        /// A node that fused ReLU into itself (a Sequential runs Linear/Conv2d + ReLU as one) becomes the plain op into a
+        /// fresh name and a Relu from that name to the output.
+        /// </summary>
+        private string FusedTarget(IReadOnlyDictionary<string, object> attributes, Variable output)
+            => attributes.TryGetValue("activation", out var activation) && (string)activation == "relu" ? $"preact{_counter++}" : _names[output];
+
+        private void FinishFused(string target, Variable output)
+        {
+            if (target != _names[output])
+            {
+                Node("Relu", output, [target]);
+            }
+        }
 
         private void Emit(Function fn, Variable output)
         {
@@ -161,8 +179,12 @@ public static class OnnxExporter
             switch (fn.Name)
             {
                 case "Linear":
-                    Node("Gemm", output, inputs, OnnxProto.IntAttribute("transB", 1));
+                {
+                    string target = FusedTarget(a, output);
+                    Node("Gemm", target, inputs, OnnxProto.IntAttribute("transB", 1));
+                    FinishFused(target, output);
                     break;
+                }
                 case "MatMul" or "Add" or "Sub" or "Mul" or "Div" or "Neg" or "Relu" or "Tanh" or "Sigmoid" or "Exp" or "Log" or "Sqrt" or "Abs":
                     Node(fn.Name, output, inputs);
                     break;
@@ -173,10 +195,14 @@ public static class OnnxExporter
                     Node("Mul", output, [inputs[0], Constant(Tensor.Scalar((float)a["scalar"]))]);
                     break;
                 case "Conv2d":
-                    Node("Conv", output, inputs, OnnxProto.IntsAttribute("kernel_shape", Ints("kernel_shape")),
+                {
+                    string target = FusedTarget(a, output);
+                    Node("Conv", target, inputs, OnnxProto.IntsAttribute("kernel_shape", Ints("kernel_shape")),
                         OnnxProto.IntsAttribute("strides", Ints("strides")), OnnxProto.IntsAttribute("pads", Ints("pads")),
                         OnnxProto.IntsAttribute("dilations", Ints("dilations")));
+                    FinishFused(target, output);
                     break;
+                }
                 case "MaxPool2d":
                     Node("MaxPool", output, inputs, OnnxProto.IntsAttribute("kernel_shape", Ints("kernel_shape")),
                         OnnxProto.IntsAttribute("strides", Ints("strides")), OnnxProto.IntsAttribute("pads", Ints("pads")));

@@ -14,7 +14,10 @@ public static partial class F
     /// The affine map y = x W^T + b (PyTorch's linear) of input [..., in] with weight [out, in] and an optional bias
     /// [out]; the output is [..., out]. Leading dims are folded into one GEMM.
     /// </summary>
-    public static Variable Linear(Variable input, Variable weight, Variable? bias = null)
+    public static Variable Linear(Variable input, Variable weight, Variable? bias = null) => Linear(input, weight, bias, relu: false);
+
+    /// <summary>Linear, optionally followed by ReLU in the same node (what a Sequential of Linear and ReLU runs).</summary>
+    internal static Variable Linear(Variable input, Variable weight, Variable? bias, bool relu)
     {
         NotNull(input);
         NotNull(weight);
@@ -33,11 +36,11 @@ public static partial class F
         }
         if (input.Rank == 2)
         {
-            return Ops.Linear.Apply(input, weight, bias);
+            return Ops.Linear.Apply(input, weight, bias, relu);
         }
         var leading = input.Shape[..^1].ToArray();
         var folded = Reshape(input, -1, weight.Shape[1]);
-        var output = Ops.Linear.Apply(folded, weight, bias);
+        var output = Ops.Linear.Apply(folded, weight, bias, relu);
         return Reshape(output, [.. leading, weight.Shape[0]]);
     }
 
@@ -53,12 +56,16 @@ public static partial class F
 
     /// <summary>2-D convolution with separate (height, width) stride, padding and dilation.</summary>
     public static Variable Conv2d(Variable input, Variable weight, Variable? bias, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation)
+        => Conv2d(input, weight, bias, stride, padding, dilation, relu: false);
+
+    /// <summary>Conv2d, optionally followed by ReLU in the same node (what a Sequential of Conv2d and ReLU runs).</summary>
+    internal static Variable Conv2d(Variable input, Variable weight, Variable? bias, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation, bool relu)
     {
         NotNull(input);
         NotNull(weight);
         if (input.Rank == 3)
         {
-            return Squeeze(Conv2d(Unsqueeze(input, 0), weight, bias, stride, padding, dilation), 0);
+            return Squeeze(Conv2d(Unsqueeze(input, 0), weight, bias, stride, padding, dilation, relu), 0);
         }
         if (input.Rank != 4)
         {
@@ -78,7 +85,7 @@ public static partial class F
             throw new ArgumentException(CallSite.Tag($"Conv2d: bias must be [{weight.Shape[0]}] to match weight {Shapes.Format(weight.Shape)}; got {Shapes.Format(bias.Shape)}."));
         }
         var g = Geometry("Conv2d", input.Shape, (weight.Shape[2], weight.Shape[3]), stride, padding, dilation);
-        return Ops.Conv2d.Apply(input, weight, bias, g);
+        return Ops.Conv2d.Apply(input, weight, bias, g, relu);
     }
 
     /// <summary>Max pooling over [N, C, H, W] (or [C, H, W]); the stride defaults to the kernel size; padding is -infinity.</summary>

@@ -67,6 +67,8 @@ public sealed class Conv2d : Module
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.Conv2d(input, Weight, Bias, Stride, Padding, Dilation);
 
+    internal override Variable? ForwardWithRelu(Variable input) => F.Conv2d(input, Weight, Bias, Stride, Padding, Dilation, relu: true);
+
     /// <inheritdoc/>
     protected override string Describe()
         => $"{InChannels}, {OutChannels}, kernel_size={KernelSize}, stride={Stride}, padding={Padding}, dilation={Dilation}, bias={Bias is not null}";

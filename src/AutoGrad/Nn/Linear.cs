@@ -43,6 +43,8 @@ public sealed class Linear : Module
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.Linear(input, Weight, Bias);
 
+    internal override Variable? ForwardWithRelu(Variable input) => F.Linear(input, Weight, Bias, relu: true);
+
     /// <inheritdoc/>
     protected override string Describe() => $"in_features={InFeatures}, out_features={OutFeatures}, bias={Bias is not null}";
 }

@@ -48,7 +48,8 @@ public sealed class Sequential : Module
 
     /// <inheritdoc/>
     /// <remarks>
-    /// Between two built-in layers without hooks, an intermediate result can be reached only through the graph, so its
+    /// A Linear or Conv2d followed by a ReLU (neither with hooks) runs as one node that applies the activation in place,
+    /// so the pre-activation tensor never exists. Between two built-in layers without hooks, an intermediate result can be reached only through the graph, so its
     /// buffer goes back to the pool when the node that produced it is released by Backward (every node that reads it
     /// comes before that one), or at once when no graph was recorded. The output of the last layer, and anything an
     /// unknown module or a hook may have kept, is left alone.
@@ -57,10 +58,21 @@ public sealed class Sequential : Module
     {
         var x = input;
         Variable? owned = null; // x, or the intermediate that x is a view of, when only this chain can reach its buffer
-        foreach (var layer in _layers)
+        for (int i = 0; i < _layers.Count; i++)
         {
-            var y = layer.Call(x);
+            var layer = _layers[i];
             bool known = layer.KeepsNoTensorsOrHooks;
+            Variable? y = null;
+            if (known && i + 1 < _layers.Count && _layers[i + 1] is ReLU relu && relu.KeepsNoTensorsOrHooks)
+            {
+                // Linear or Conv2d then ReLU: one node, no intermediate tensor (nothing can observe it)
+                y = layer.ForwardWithRelu(x);
+                if (y is not null)
+                {
+                    i++;
+                }
+            }
+            y ??= layer.Call(x);
             if (owned is not null && (!known || !ReferenceEquals(y.Value.Buffer, owned.Value.Buffer)))
             {
                 if (known)

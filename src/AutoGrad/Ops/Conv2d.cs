@@ -10,7 +10,9 @@ namespace AutoGrad.Ops;
 /// fixed groups of samples: im2col of the group side by side into a cache-sized column matrix, one GEMM
 /// W[O, C*kh*kw] @ cols[C*kh*kw, group*OH*OW], and the product scattered into the NCHW output with the bias. Groups are
 /// spread over the cores. The column matrices are written straight into one pooled buffer that the node keeps for the
-/// weight gradient (and gives back when released), so backward does not rebuild them.
+/// weight gradient (and gives back when released), so backward does not rebuild them. With <c>relu</c> the node also
+/// applies max(0, .) to its output (a Sequential fuses Conv2d + ReLU this way): the activation costs no extra pass over
+/// memory, and backward masks the gradient while gathering it.
 /// </summary>
 internal sealed class Conv2d : Function
 {
@@ -21,11 +23,24 @@ internal sealed class Conv2d : Function
     private ConvGeometry _geometry;
     private Tensor? _weight;
     private float[]? _columns; // group g's [C*kh*kw, group*OH*OW] matrix starts at g * ColumnsPerGroup
+    private Tensor? _activated; // the output, when ReLU is fused: its sign is the gradient mask
+    private bool _relu;
 
-    internal override IReadOnlyDictionary<string, object> Attributes => _geometry.Attributes();
+    internal override IReadOnlyDictionary<string, object> Attributes
+    {
+        get
+        {
+            var attributes = new Dictionary<string, object>(_geometry.Attributes());
+            if (_relu)
+            {
+                attributes["activation"] = "relu";
+            }
+            return attributes;
+        }
+    }
 
     /// <summary>Arguments are validated by the caller; <paramref name="bias"/> may be null.</summary>
-    public static Variable Apply(Variable x, Variable weight, Variable? bias, ConvGeometry g)
+    public static Variable Apply(Variable x, Variable weight, Variable? bias, ConvGeometry g, bool relu = false)
     {
         int o = weight.Value.Shape[0], l = g.OutPlane, k = g.PatchSize;
         var input = x.Value;
@@ -62,12 +77,16 @@ internal sealed class Conv2d : Function
                         {
                             TensorPrimitives.Add(source, b.AsReadOnlySpan()[c], target);
                         }
+                        if (relu)
+                        {
+                            TensorPrimitives.Max(target, 0f, target);
+                        }
                     }
                 }
             }
             BufferPool.ReturnFloats(product);
         });
-        var node = new Conv2d { _geometry = g, _columns = allColumns, _weight = w };
+        var node = new Conv2d { _geometry = g, _columns = allColumns, _weight = w, _relu = relu, _activated = relu ? output : null };
         return bias is null ? node.Record(output, x, weight) : node.Record(output, [x, weight, bias]);
     }
 
@@ -80,6 +99,9 @@ internal sealed class Conv2d : Function
         bool needInput = NeedsInputGrad[0], needWeight = NeedsInputGrad[1];
         int groups = (g.Batch + SamplesPerGroup - 1) / SamplesPerGroup, perGroup = k * SamplesPerGroup * l;
         var partials = needWeight ? BufferPool.RentFloats(groups * o * k) : null;
+        bool needBias = NeedsInputGrad.Length > 2 && NeedsInputGrad[2];
+        var biasPartials = needBias ? BufferPool.RentFloats(groups * o) : null;
+        var activated = _activated;
         var inputGrad = needInput ? Tensor.EmptyOwned([g.Batch, g.Channels, g.Height, g.Width]) : null;
 
         ForGroups(groups, (long)SamplesPerGroup * o * l * k * (needInput && needWeight ? 2 : 1), (g0, g1, serial) =>
@@ -90,12 +112,30 @@ internal sealed class Conv2d : Function
             {
                 var (first, count) = Members(group, g.Batch);
                 int width = count * l;
-                // grad [count, O, L] -> [O, count * L], the layout of the forward product
+                // grad [count, O, L] -> [O, count * L], the layout of the forward product (masked by a fused ReLU)
                 for (int s = 0; s < count; s++)
                 {
                     for (int c = 0; c < o; c++)
                     {
-                        grad.AsReadOnlySpan().Slice(((first + s) * o + c) * l, l).CopyTo(gradT.AsSpan(c * width + s * l, l));
+                        int offset = ((first + s) * o + c) * l;
+                        var source = grad.AsReadOnlySpan().Slice(offset, l);
+                        var target = gradT.AsSpan(c * width + s * l, l);
+                        if (activated is null)
+                        {
+                            source.CopyTo(target);
+                        }
+                        else
+                        {
+                            Map.Apply(default(ReluBackwardMap), source, activated.AsReadOnlySpan().Slice(offset, l), target);
+                        }
+                    }
+                }
+                if (biasPartials is not null)
+                {
+                    // bias: the group's gradient summed per channel
+                    for (int c = 0; c < o; c++)
+                    {
+                        biasPartials[group * o + c] = TensorPrimitives.Sum(gradT.AsSpan(c * width, width));
                     }
                 }
                 if (partials is not null)
@@ -120,31 +160,28 @@ internal sealed class Conv2d : Function
         inputGrads[0] = inputGrad;
         if (partials is not null)
         {
-            var weightGrad = Tensor.EmptyOwned((int[])w.ShapeArray.Clone());
-            var sum = weightGrad.AsSpan();
-            partials.AsSpan(0, o * k).CopyTo(sum);
-            for (int group = 1; group < groups; group++)
-            {
-                TensorPrimitives.Add(sum, partials.AsSpan(group * o * k, o * k), sum);
-            }
+            inputGrads[1] = SumGroups(partials, groups, o * k).WithShape((int[])w.ShapeArray.Clone());
             BufferPool.ReturnFloats(partials);
-            inputGrads[1] = weightGrad;
         }
 
-        // bias: grad summed over samples and pixels, sample by sample
-        if (NeedsInputGrad.Length > 2 && NeedsInputGrad[2])
+        if (biasPartials is not null)
         {
-            var biasGrad = Tensor.ZerosOwned([o]);
-            var db = biasGrad.AsSpan();
-            for (int n = 0; n < g.Batch; n++)
-            {
-                for (int c = 0; c < o; c++)
-                {
-                    db[c] += TensorPrimitives.Sum(grad.AsReadOnlySpan().Slice((n * o + c) * l, l));
-                }
-            }
-            inputGrads[2] = biasGrad;
+            inputGrads[2] = SumGroups(biasPartials, groups, o);
+            BufferPool.ReturnFloats(biasPartials);
         }
+    }
+
+    /// <summary>The per-group partial sums added in group order: the same bits for any thread count.</summary>
+    private static Tensor SumGroups(float[] partials, int groups, int size)
+    {
+        var total = Tensor.EmptyOwned([size]);
+        var sum = total.AsSpan();
+        partials.AsSpan(0, size).CopyTo(sum);
+        for (int group = 1; group < groups; group++)
+        {
+            TensorPrimitives.Add(sum, partials.AsSpan(group * size, size), sum);
+        }
+        return total;
     }
 
     private static (int First, int Count) Members(int group, int batch)
@@ -174,6 +211,6 @@ internal sealed class Conv2d : Function
     protected override void ReleaseSaved()
     {
         BufferPool.ReturnFloats(_columns);
-        (_columns, _weight) = (null, null);
+        (_columns, _weight, _activated) = (null, null, null);
     }
 }

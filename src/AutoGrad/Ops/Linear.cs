@@ -5,14 +5,20 @@ namespace AutoGrad.Ops;
 
 /// <summary>
 /// The affine map of a fully connected layer, y = x W^T + b, with x [rows, in], W [out, in] and b [out], as one
-/// GEMM with W transposed in packing (no materialized transpose) and the bias added in the same node.
+/// GEMM with W transposed in packing (no materialized transpose) and the bias added in the same node. With
+/// <c>relu</c> the node also applies max(0, .) (a Sequential fuses Linear + ReLU this way) and masks the gradient.
 /// </summary>
 internal sealed class Linear : Function
 {
-    private Tensor? _x, _weight;
+    private Tensor? _x, _weight, _activated;
+
+    internal override IReadOnlyDictionary<string, object> Attributes
+        => _relu ? new Dictionary<string, object> { ["activation"] = "relu" } : NoAttributes;
+
+    private bool _relu;
 
     /// <summary>Arguments are validated by the caller; x is already folded to rank 2; <paramref name="bias"/> may be null.</summary>
-    public static Variable Apply(Variable x, Variable weight, Variable? bias)
+    public static Variable Apply(Variable x, Variable weight, Variable? bias, bool relu = false)
     {
         int rows = x.Value.Shape[0], inFeatures = x.Value.Shape[1], outFeatures = weight.Value.Shape[0];
         var output = Tensor.EmptyOwned([rows, outFeatures]);
@@ -28,11 +34,29 @@ internal sealed class Linear : Function
         }
         Gemm.Multiply(x.Value.AsReadOnlySpan(), weight.Value.AsReadOnlySpan(), y, rows, outFeatures, inFeatures,
             transB: true, accumulate: bias is not null);
-        var node = new Linear { _x = x.Value, _weight = weight.Value };
+        if (relu)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Max(y, 0f, y);
+        }
+        var node = new Linear { _x = x.Value, _weight = weight.Value, _relu = relu, _activated = relu ? output : null };
         return bias is null ? node.Record(output, x, weight) : node.Record(output, [x, weight, bias]);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
+    {
+        // a fused ReLU first: grad * (output > 0), in a scratch tensor given back at the end
+        if (_activated is null)
+        {
+            BackwardAffine(grad, inputGrads);
+            return;
+        }
+        var masked = Buffers.BufferPool.Rent((int[])grad.ShapeArray.Clone());
+        Map.Apply(default(ReluBackwardMap), grad.AsReadOnlySpan(), _activated.AsReadOnlySpan(), masked.AsSpan());
+        BackwardAffine(masked, inputGrads);
+        Buffers.BufferPool.Return(masked);
+    }
+
+    private void BackwardAffine(Tensor grad, Tensor?[] inputGrads)
     {
         int rows = _x!.Shape[0], inFeatures = _x.Shape[1], outFeatures = _weight!.Shape[0];
         // x: grad @ W   ([rows, out] @ [out, in])
@@ -56,5 +80,5 @@ internal sealed class Linear : Function
         }
     }
 
-    protected override void ReleaseSaved() => (_x, _weight) = (null, null);
+    protected override void ReleaseSaved() => (_x, _weight, _activated) = (null, null, null);
 }

@@ -1,0 +1,71 @@
+using AutoGrad.Nn;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+
+namespace AutoGrad.Tests.Nn;
+
+/// <summary>Sequential runs Linear/Conv2d + ReLU as one node; results must equal the unfused functional composition.</summary>
+[TestClass]
+public sealed class SequentialFusionTests
+{
+    private static Sequential Model(Generator g) => new(
+        new Conv2d(1, 4, 3, padding: 1, generator: g), new ReLU(), new MaxPool2d(2), new Flatten(),
+        new Linear(4 * 4 * 4, 16, generator: g), new ReLU(), new Linear(16, 3, generator: g));
+
+    [TestMethod]
+    public void FusedSequential_EqualsTheFunctionalComposition()
+    {
+        var model = Model(new Generator(21));
+        var conv = (Conv2d)model[0];
+        var fc1 = (AutoGrad.Nn.Linear)model[4];
+        var fc2 = (AutoGrad.Nn.Linear)model[6];
+        var images = Tensor.Randn(new Generator(22), 10, 1, 8, 8);
+        int[] labels = [0, 1, 2, 0, 1, 2, 0, 1, 2, 0];
+
+        var fused = model.Call(images);
+        F.CrossEntropy(fused, labels).Backward();
+        var fusedGrads = model.Parameters().Select(p => p.Grad!.ToArray()).ToList();
+        foreach (var p in model.Parameters())
+        {
+            p.Grad = null;
+        }
+
+        var x = new Variable(images);
+        var h = F.Relu(F.Conv2d(x, conv.Weight, conv.Bias, 1, 1));
+        h = F.Flatten(F.MaxPool2d(h, 2));
+        var plain = F.Linear(F.Relu(F.Linear(h, fc1.Weight, fc1.Bias)), fc2.Weight, fc2.Bias);
+        F.CrossEntropy(plain, labels).Backward();
+
+        CollectionAssert.AreEqual(plain.Value.ToArray(), fused.Value.ToArray(), "outputs are bitwise equal");
+        var plainGrads = model.Parameters().Select(p => p.Grad!.ToArray()).ToList();
+        for (int i = 0; i < plainGrads.Count; i++)
+        {
+            TestUtil.AssertClose([plainGrads[i].Length], plainGrads[i], Tensor.FromArray(fusedGrads[i]), atol: 1e-7, rtol: 1e-6, what: $"parameter {i}");
+        }
+    }
+
+    [TestMethod]
+    public void FusedNodes_ShowTheirActivation_AndReplaceTheReluNodes()
+    {
+        var model = Model(new Generator(23));
+        var output = model.Call(Tensor.Randn(new Generator(24), 2, 1, 8, 8));
+        string dot = output.ToDot();
+        StringAssert.Contains(dot, "activation=relu");
+        Assert.IsFalse(dot.Contains("Relu", StringComparison.Ordinal), dot);
+    }
+
+    [TestMethod]
+    public void HookOnTheRelu_KeepsItAsItsOwnLayer()
+    {
+        var model = Model(new Generator(25));
+        int calls = 0;
+        model[1].RegisterForwardHook((_, _, y) =>
+        {
+            calls++;
+            Assert.IsTrue(y.Value.AsReadOnlySpan().ToArray().All(v => v >= 0));
+            return null;
+        });
+        var output = model.Call(Tensor.Randn(new Generator(26), 2, 1, 8, 8));
+        Assert.AreEqual(1, calls);
+        StringAssert.Contains(output.ToDot(), "Relu");
+    }
+}
