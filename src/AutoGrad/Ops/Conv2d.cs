@@ -23,6 +23,7 @@ internal sealed class Conv2d : Function
     private ConvGeometry _geometry;
     private Tensor? _weight;
     private float[]? _columns; // group g's [C*kh*kw, group*OH*OW] matrix starts at g * ColumnsPerGroup
+    private Tensor? _input;    // kept instead of the columns by the direct path
     private Tensor? _activated; // the output, when ReLU is fused: its sign is the gradient mask
     private bool _relu;
 
@@ -41,6 +42,32 @@ internal sealed class Conv2d : Function
 
     /// <summary>Arguments are validated by the caller; <paramref name="bias"/> may be null.</summary>
     public static Variable Apply(Variable x, Variable weight, Variable? bias, ConvGeometry g, bool relu = false)
+        => DirectConvolution.Applies(g) ? ApplyDirect(x, weight, bias, g, relu) : ApplyColumns(x, weight, bias, g, relu);
+
+    /// <summary>Small images: <see cref="DirectConvolution"/> sample by sample, no column matrices.</summary>
+    private static Variable ApplyDirect(Variable x, Variable weight, Variable? bias, ConvGeometry g, bool relu)
+    {
+        int o = weight.Value.Shape[0], plane = g.OutPlane;
+        var input = x.Value;
+        var w = weight.Value;
+        var b = bias?.Value;
+        var output = Tensor.EmptyOwned([g.Batch, o, g.OutHeight, g.OutWidth]);
+        ForGroups(g.Batch, (long)o * plane * g.PatchSize, (n0, n1, _) =>
+        {
+            var scratch = BufferPool.RentFloats(DirectConvolution.ScratchLength(g, o));
+            for (int n = n0; n < n1; n++)
+            {
+                DirectConvolution.Forward(Sample(input.AsReadOnlySpan(), n, g.SampleSize), g, w.AsReadOnlySpan(), o,
+                    b is null ? default : b.AsReadOnlySpan(), relu, output.AsSpan().Slice(n * o * plane, o * plane), scratch);
+            }
+            BufferPool.ReturnFloats(scratch);
+        });
+        var node = new Conv2d { _geometry = g, _input = input, _weight = w, _relu = relu, _activated = relu ? output : null };
+        return bias is null ? node.Record(output, x, weight) : node.Record(output, [x, weight, bias]);
+    }
+
+    /// <summary>Any geometry: im2col of each group of samples and one GEMM per group.</summary>
+    private static Variable ApplyColumns(Variable x, Variable weight, Variable? bias, ConvGeometry g, bool relu)
     {
         int o = weight.Value.Shape[0], l = g.OutPlane, k = g.PatchSize;
         var input = x.Value;
@@ -91,6 +118,101 @@ internal sealed class Conv2d : Function
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
+    {
+        if (_input is not null)
+        {
+            BackwardDirect(grad, inputGrads);
+        }
+        else
+        {
+            BackwardColumns(grad, inputGrads);
+        }
+    }
+
+    private void BackwardDirect(Tensor grad, Tensor?[] inputGrads)
+    {
+        var g = _geometry;
+        var input = _input!;
+        var w = _weight!;
+        int o = w.Shape[0], plane = g.OutPlane, taps = g.PatchSize, kernel = g.KernelH * g.KernelW;
+        bool needInput = NeedsInputGrad[0], needWeight = NeedsInputGrad[1];
+        bool needBias = NeedsInputGrad.Length > 2 && NeedsInputGrad[2];
+        int groups = (g.Batch + SamplesPerGroup - 1) / SamplesPerGroup;
+        var partials = needWeight ? BufferPool.RentFloats(groups * o * taps) : null;
+        var biasPartials = needBias ? BufferPool.RentFloats(groups * o) : null;
+        var activated = _activated;
+        var inputGrad = needInput ? Tensor.EmptyOwned([g.Batch, g.Channels, g.Height, g.Width]) : null;
+        float[]? flipped = null;
+        if (needInput)
+        {
+            // [O, C, kh, kw] -> [C, O, kh, kw] with both kernel axes reversed: the input gradient is a correlation with it
+            flipped = BufferPool.RentFloats(o * taps);
+            var source = w.AsReadOnlySpan();
+            for (int oc = 0; oc < o; oc++)
+            {
+                for (int c = 0; c < g.Channels; c++)
+                {
+                    for (int t = 0; t < kernel; t++)
+                    {
+                        flipped[(c * o + oc) * kernel + t] = source[(oc * g.Channels + c) * kernel + kernel - 1 - t];
+                    }
+                }
+            }
+        }
+
+        ForGroups(groups, (long)SamplesPerGroup * o * plane * taps * (needInput && needWeight ? 2 : 1), (g0, g1, _) =>
+        {
+            var scratch = BufferPool.RentFloats(DirectConvolution.ScratchLength(g, o));
+            var masked = activated is null ? null : BufferPool.RentFloats(o * plane);
+            for (int group = g0; group < g1; group++)
+            {
+                var (first, count) = Members(group, g.Batch);
+                for (int n = first; n < first + count; n++)
+                {
+                    var gy = grad.AsReadOnlySpan().Slice(n * o * plane, o * plane);
+                    if (masked is not null)
+                    {
+                        Map.Apply(default(ReluBackwardMap), gy, activated!.AsReadOnlySpan().Slice(n * o * plane, o * plane), masked.AsSpan(0, o * plane));
+                        gy = masked.AsSpan(0, o * plane);
+                    }
+                    if (biasPartials is not null)
+                    {
+                        for (int c = 0; c < o; c++)
+                        {
+                            float sum = TensorPrimitives.Sum(gy.Slice(c * plane, plane));
+                            biasPartials[group * o + c] = n == first ? sum : biasPartials[group * o + c] + sum;
+                        }
+                    }
+                    if (partials is not null)
+                    {
+                        DirectConvolution.WeightGradient(Sample(input.AsReadOnlySpan(), n, g.SampleSize), g, gy, o,
+                            partials.AsSpan(group * o * taps, o * taps), accumulate: n > first, scratch);
+                    }
+                    if (inputGrad is not null)
+                    {
+                        DirectConvolution.InputGradient(gy, g, flipped, o, inputGrad.AsSpan().Slice(n * g.SampleSize, g.SampleSize), scratch);
+                    }
+                }
+            }
+            BufferPool.ReturnFloats(scratch);
+            BufferPool.ReturnFloats(masked);
+        });
+
+        inputGrads[0] = inputGrad;
+        BufferPool.ReturnFloats(flipped);
+        if (partials is not null)
+        {
+            inputGrads[1] = SumGroups(partials, groups, o * taps).WithShape((int[])w.ShapeArray.Clone());
+            BufferPool.ReturnFloats(partials);
+        }
+        if (biasPartials is not null)
+        {
+            inputGrads[2] = SumGroups(biasPartials, groups, o);
+            BufferPool.ReturnFloats(biasPartials);
+        }
+    }
+
+    private void BackwardColumns(Tensor grad, Tensor?[] inputGrads)
     {
         var g = _geometry;
         var allColumns = _columns!;
@@ -211,6 +333,6 @@ internal sealed class Conv2d : Function
     protected override void ReleaseSaved()
     {
         BufferPool.ReturnFloats(_columns);
-        (_columns, _weight, _activated) = (null, null, null);
+        (_columns, _weight, _activated, _input) = (null, null, null, null);
     }
 }

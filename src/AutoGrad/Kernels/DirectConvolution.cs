@@ -1,0 +1,212 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace AutoGrad.Kernels;
+
+/// <summary>
+/// Direct convolution of one sample for small images (unit stride and dilation, output rows of at most 32 pixels,
+/// AVX-512): one output row of four channels lives in eight vector registers while the kernel taps stream over a
+/// zero-padded copy of the input, so there is no column matrix and no packing. Every output element is the same
+/// chain of fused multiply-adds over the taps (c, i, j) in order as the GEMM's, independent of threads.
+/// The adjoints are built from the same pieces: the input gradient is this correlation of the padded output gradient
+/// with the flipped, transposed weights; the weight gradient streams rows of the padded input against the output gradient.
+/// </summary>
+internal static unsafe class DirectConvolution
+{
+    private const int Slack = 32; // floats read past the end of a padded plane by the last row's vectors
+
+    /// <summary>Whether this path handles <paramref name="g"/> (its input gradient included).</summary>
+    public static bool Applies(in ConvGeometry g)
+        => Avx512F.IsSupported && Vector512.IsHardwareAccelerated
+            && g is { StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1 }
+            && g.OutWidth <= 32 && g.Width <= 32 && g.PadH <= g.KernelH - 1 && g.PadW <= g.KernelW - 1;
+
+    /// <summary>Floats of scratch the calls below need for <paramref name="g"/>.</summary>
+    public static int ScratchLength(in ConvGeometry g, int outChannels)
+    {
+        int forward = g.Channels * (g.Height + 2 * g.PadH) * (g.Width + 2 * g.PadW);
+        int backward = outChannels * (g.OutHeight + 2 * (g.KernelH - 1 - g.PadH)) * (g.OutWidth + 2 * (g.KernelW - 1 - g.PadW));
+        return Math.Max(forward, backward) + Slack;
+    }
+
+    /// <summary>output [O, OH, OW] = conv(sample [C, H, W], weight [O, C, kh, kw]) + bias, then max(0, .) when <paramref name="relu"/>.</summary>
+    public static void Forward(ReadOnlySpan<float> sample, in ConvGeometry g, ReadOnlySpan<float> weight, int outChannels,
+        ReadOnlySpan<float> bias, bool relu, Span<float> output, Span<float> scratch)
+    {
+        int hp = g.Height + 2 * g.PadH, wp = g.Width + 2 * g.PadW;
+        fixed (float* ps = sample, pw = weight, pb = bias, po = output, pp = scratch)
+        {
+            Pad(ps, g.Channels, g.Height, g.Width, g.PadH, g.PadW, pp);
+            Correlate(pp, g.Channels, hp, wp, g.KernelH, g.KernelW, pw, outChannels, g.OutHeight, g.OutWidth, bias.IsEmpty ? null : pb, relu, po);
+        }
+    }
+
+    /// <summary>
+    /// sampleGrad [C, H, W] = the gradient of <see cref="Forward"/> with respect to its input, given flippedWeight = the
+    /// weight rearranged to [C, O, kh, kw] with both kernel axes reversed.
+    /// </summary>
+    public static void InputGradient(ReadOnlySpan<float> outputGrad, in ConvGeometry g, ReadOnlySpan<float> flippedWeight, int outChannels,
+        Span<float> sampleGrad, Span<float> scratch)
+    {
+        int padH = g.KernelH - 1 - g.PadH, padW = g.KernelW - 1 - g.PadW;
+        int hp = g.OutHeight + 2 * padH, wp = g.OutWidth + 2 * padW;
+        fixed (float* pg = outputGrad, pw = flippedWeight, px = sampleGrad, pp = scratch)
+        {
+            Pad(pg, outChannels, g.OutHeight, g.OutWidth, padH, padW, pp);
+            Correlate(pp, outChannels, hp, wp, g.KernelH, g.KernelW, pw, g.Channels, g.Height, g.Width, null, false, px);
+        }
+    }
+
+    /// <summary>weightGrad [O, C*kh*kw] (+)= outputGrad [O, OH, OW] correlated with the padded sample.</summary>
+    public static void WeightGradient(ReadOnlySpan<float> sample, in ConvGeometry g, ReadOnlySpan<float> outputGrad, int outChannels,
+        Span<float> weightGrad, bool accumulate, Span<float> scratch)
+    {
+        int hp = g.Height + 2 * g.PadH, wp = g.Width + 2 * g.PadW, oh = g.OutHeight, ow = g.OutWidth;
+        int taps = g.PatchSize;
+        var (low, high) = ShortRows.Masks(ow);
+        fixed (float* ps = sample, pg = outputGrad, pdw = weightGrad, pp = scratch)
+        {
+            Pad(ps, g.Channels, g.Height, g.Width, g.PadH, g.PadW, pp);
+            for (int o0 = 0; o0 < outChannels; o0 += 4)
+            {
+                float* g0 = pg + (long)o0 * oh * ow, g1 = pg + (long)Math.Min(o0 + 1, outChannels - 1) * oh * ow;
+                float* g2 = pg + (long)Math.Min(o0 + 2, outChannels - 1) * oh * ow, g3 = pg + (long)Math.Min(o0 + 3, outChannels - 1) * oh * ow;
+                for (int tap = 0; tap < taps; tap++)
+                {
+                    int c = tap / (g.KernelH * g.KernelW), i = tap / g.KernelW % g.KernelH, j = tap % g.KernelW;
+                    float* window = pp + ((long)c * hp + i) * wp + j;
+                    Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                    var zero = Vector512<float>.Zero;
+                    for (int y = 0; y < oh; y++)
+                    {
+                        float* x = window + (long)y * wp;
+                        int row = y * ow;
+                        // the masks keep lanes past the row at exactly zero in both factors
+                        var v = Avx512F.MaskLoad(x, low, zero);
+                        a0 = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(g0 + row, low, zero), v, a0);
+                        a1 = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(g1 + row, low, zero), v, a1);
+                        a2 = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(g2 + row, low, zero), v, a2);
+                        a3 = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(g3 + row, low, zero), v, a3);
+                        if (ow > 16)
+                        {
+                            v = Avx512F.MaskLoad(x + 16, high, zero);
+                            a0 = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(g0 + row + 16, high, zero), v, a0);
+                            a1 = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(g1 + row + 16, high, zero), v, a1);
+                            a2 = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(g2 + row + 16, high, zero), v, a2);
+                            a3 = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(g3 + row + 16, high, zero), v, a3);
+                        }
+                    }
+                    StoreSum(pdw, o0, outChannels, taps, tap, 0, a0, accumulate);
+                    StoreSum(pdw, o0, outChannels, taps, tap, 1, a1, accumulate);
+                    StoreSum(pdw, o0, outChannels, taps, tap, 2, a2, accumulate);
+                    StoreSum(pdw, o0, outChannels, taps, tap, 3, a3, accumulate);
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreSum(float* weightGrad, int o0, int outChannels, int taps, int tap, int t, Vector512<float> sum, bool accumulate)
+    {
+        if (o0 + t < outChannels)
+        {
+            float* target = weightGrad + (long)(o0 + t) * taps + tap;
+            float total = Vector512.Sum(sum);
+            *target = accumulate ? *target + total : total;
+        }
+    }
+
+    /// <summary>Copies [channels, h, w] planes into zeroed [h + 2 padH, w + 2 padW] planes, plus zeroed slack.</summary>
+    private static void Pad(float* source, int channels, int h, int w, int padH, int padW, float* padded)
+    {
+        int hp = h + 2 * padH, wp = w + 2 * padW;
+        ShortRows.Clear(padded, channels * hp * wp + Slack);
+        for (int c = 0; c < channels; c++)
+        {
+            for (int y = 0; y < h; y++)
+            {
+                ShortRows.Copy(padded + ((long)c * hp + y + padH) * wp + padW, source + ((long)c * h + y) * w, w);
+            }
+        }
+    }
+
+    /// <summary>
+    /// output [O, oh, ow] = sum over (c, i, j) of weight[o, c, i, j] * padded[c, y + i, x + j], four output channels and
+    /// one output row (two vectors) at a time. Lanes past <paramref name="ow"/> read neighbouring values and are never stored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Correlate(float* padded, int channels, int hp, int wp, int kh, int kw, float* weight, int outChannels,
+        int oh, int ow, float* bias, bool relu, float* output)
+    {
+        int taps = channels * kh * kw;
+        var (low, high) = ShortRows.Masks(ow);
+        for (int o0 = 0; o0 < outChannels; o0 += 4)
+        {
+            float* w0 = weight + (long)o0 * taps, w1 = weight + (long)Math.Min(o0 + 1, outChannels - 1) * taps;
+            float* w2 = weight + (long)Math.Min(o0 + 2, outChannels - 1) * taps, w3 = weight + (long)Math.Min(o0 + 3, outChannels - 1) * taps;
+            for (int y = 0; y < oh; y++)
+            {
+                Vector512<float> a00 = default, a01 = default, a10 = default, a11 = default;
+                Vector512<float> a20 = default, a21 = default, a30 = default, a31 = default;
+                int tap = 0;
+                for (int c = 0; c < channels; c++)
+                {
+                    for (int i = 0; i < kh; i++)
+                    {
+                        float* row = padded + ((long)c * hp + y + i) * wp;
+                        for (int j = 0; j < kw; j++, tap++)
+                        {
+                            var v0 = Vector512.Load(row + j);
+                            var v1 = Vector512.Load(row + j + 16);
+                            var b = Vector512.Create(w0[tap]);
+                            a00 = Vector512.FusedMultiplyAdd(b, v0, a00);
+                            a01 = Vector512.FusedMultiplyAdd(b, v1, a01);
+                            b = Vector512.Create(w1[tap]);
+                            a10 = Vector512.FusedMultiplyAdd(b, v0, a10);
+                            a11 = Vector512.FusedMultiplyAdd(b, v1, a11);
+                            b = Vector512.Create(w2[tap]);
+                            a20 = Vector512.FusedMultiplyAdd(b, v0, a20);
+                            a21 = Vector512.FusedMultiplyAdd(b, v1, a21);
+                            b = Vector512.Create(w3[tap]);
+                            a30 = Vector512.FusedMultiplyAdd(b, v0, a30);
+                            a31 = Vector512.FusedMultiplyAdd(b, v1, a31);
+                        }
+                    }
+                }
+                long rowOffset = (long)y * ow;
+                StoreRow(output, o0 + 0, outChannels, oh, ow, rowOffset, a00, a01, low, high, bias, relu);
+                StoreRow(output, o0 + 1, outChannels, oh, ow, rowOffset, a10, a11, low, high, bias, relu);
+                StoreRow(output, o0 + 2, outChannels, oh, ow, rowOffset, a20, a21, low, high, bias, relu);
+                StoreRow(output, o0 + 3, outChannels, oh, ow, rowOffset, a30, a31, low, high, bias, relu);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(float* output, int o, int outChannels, int oh, int ow, long rowOffset, Vector512<float> first, Vector512<float> second,
+        Vector512<float> low, Vector512<float> high, float* bias, bool relu)
+    {
+        if (o >= outChannels)
+        {
+            return;
+        }
+        if (bias is not null)
+        {
+            var b = Vector512.Create(bias[o]);
+            first += b;
+            second += b;
+        }
+        if (relu)
+        {
+            first = Vector512.Max(first, Vector512<float>.Zero);
+            second = Vector512.Max(second, Vector512<float>.Zero);
+        }
+        float* target = output + (long)o * oh * ow + rowOffset;
+        Avx512F.MaskStore(target, low, first);
+        if (ow > 16)
+        {
+            Avx512F.MaskStore(target + 16, high, second);
+        }
+    }
+}
