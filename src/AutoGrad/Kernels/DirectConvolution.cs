@@ -7,7 +7,8 @@ namespace AutoGrad.Kernels;
 /// <summary>
 /// Direct convolution of one sample for small images (unit stride and dilation, output rows of at most 32 pixels,
 /// AVX-512): one output row of four channels lives in eight vector registers while the kernel taps stream over a
-/// zero-padded copy of the input, so there is no column matrix and no packing. Every output element is the same
+/// zero-padded copy of the input (eight channels and one vector for rows of at most 16), so there is no column matrix
+/// and no packing. Every output element is the same
 /// chain of fused multiply-adds over the taps (c, i, j) in order as the GEMM's, independent of threads.
 /// The adjoints are built from the same pieces: the input gradient is this correlation of the padded output gradient
 /// with the flipped, transposed weights; the weight gradient streams rows of the padded input against the output gradient.
@@ -62,56 +63,85 @@ internal static unsafe class DirectConvolution
     public static void WeightGradient(ReadOnlySpan<float> sample, in ConvGeometry g, ReadOnlySpan<float> outputGrad, int outChannels,
         Span<float> weightGrad, bool accumulate, Span<float> scratch)
     {
-        int hp = g.Height + 2 * g.PadH, wp = g.Width + 2 * g.PadW, oh = g.OutHeight, ow = g.OutWidth;
-        int taps = g.PatchSize;
-        var (low, high) = ShortRows.Masks(ow);
+        int hp = g.Height + 2 * g.PadH, wp = g.Width + 2 * g.PadW;
         fixed (float* ps = sample, pg = outputGrad, pdw = weightGrad, pp = scratch)
         {
             Pad(ps, g.Channels, g.Height, g.Width, g.PadH, g.PadW, pp);
             for (int o0 = 0; o0 < outChannels; o0 += 4)
             {
-                float* g0 = pg + (long)o0 * oh * ow, g1 = pg + (long)Math.Min(o0 + 1, outChannels - 1) * oh * ow;
-                float* g2 = pg + (long)Math.Min(o0 + 2, outChannels - 1) * oh * ow, g3 = pg + (long)Math.Min(o0 + 3, outChannels - 1) * oh * ow;
-                for (int tap = 0; tap < taps; tap++)
+                for (int t0 = 0; t0 < g.PatchSize; t0 += 4)
                 {
-                    int c = tap / (g.KernelH * g.KernelW), i = tap / g.KernelW % g.KernelH, j = tap % g.KernelW;
-                    float* window = pp + ((long)c * hp + i) * wp + j;
-                    Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                    var zero = Vector512<float>.Zero;
-                    for (int y = 0; y < oh; y++)
-                    {
-                        float* x = window + (long)y * wp;
-                        int row = y * ow;
-                        // the masks keep lanes past the row at exactly zero in both factors
-                        var v = Avx512F.MaskLoad(x, low, zero);
-                        a0 = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(g0 + row, low, zero), v, a0);
-                        a1 = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(g1 + row, low, zero), v, a1);
-                        a2 = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(g2 + row, low, zero), v, a2);
-                        a3 = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(g3 + row, low, zero), v, a3);
-                        if (ow > 16)
-                        {
-                            v = Avx512F.MaskLoad(x + 16, high, zero);
-                            a0 = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(g0 + row + 16, high, zero), v, a0);
-                            a1 = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(g1 + row + 16, high, zero), v, a1);
-                            a2 = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(g2 + row + 16, high, zero), v, a2);
-                            a3 = Vector512.FusedMultiplyAdd(Avx512F.MaskLoad(g3 + row + 16, high, zero), v, a3);
-                        }
-                    }
-                    StoreSum(pdw, o0, outChannels, taps, tap, 0, a0, accumulate);
-                    StoreSum(pdw, o0, outChannels, taps, tap, 1, a1, accumulate);
-                    StoreSum(pdw, o0, outChannels, taps, tap, 2, a2, accumulate);
-                    StoreSum(pdw, o0, outChannels, taps, tap, 3, a3, accumulate);
+                    WeightBlock(pp, hp, wp, g, pg, outChannels, o0, t0, pdw, accumulate);
                 }
             }
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreSum(float* weightGrad, int o0, int outChannels, int taps, int tap, int t, Vector512<float> sum, bool accumulate)
+    /// <summary>
+    /// Four output channels times four taps: sixteen dot products over the output pixels, each pair of loads feeding
+    /// four multiply-adds. Rows are taken in (at most two) masked vectors, so lanes past the row are zero in both factors.
+    /// Channels or taps past the end repeat the last one and are not stored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WeightBlock(float* padded, int hp, int wp, in ConvGeometry g, float* outputGrad, int outChannels, int o0, int t0,
+        float* weightGrad, bool accumulate)
     {
-        if (o0 + t < outChannels)
+        int oh = g.OutHeight, ow = g.OutWidth, plane = oh * ow, taps = g.PatchSize;
+        float* d0 = outputGrad + (long)o0 * plane, d1 = outputGrad + (long)Math.Min(o0 + 1, outChannels - 1) * plane;
+        float* d2 = outputGrad + (long)Math.Min(o0 + 2, outChannels - 1) * plane, d3 = outputGrad + (long)Math.Min(o0 + 3, outChannels - 1) * plane;
+        float* x0 = Window(padded, hp, wp, g, t0), x1 = Window(padded, hp, wp, g, Math.Min(t0 + 1, taps - 1));
+        float* x2 = Window(padded, hp, wp, g, Math.Min(t0 + 2, taps - 1)), x3 = Window(padded, hp, wp, g, Math.Min(t0 + 3, taps - 1));
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+        var zero = Vector512<float>.Zero;
+        var (low, high) = ShortRows.Masks(ow);
+        for (int y = 0; y < oh; y++)
         {
-            float* target = weightGrad + (long)(o0 + t) * taps + tap;
+            for (int chunk = 0; chunk < ow; chunk += 16)
+            {
+                var mask = chunk == 0 ? low : high;
+                long dy = (long)y * ow + chunk, dx = (long)y * wp + chunk;
+                var v0 = Avx512F.MaskLoad(x0 + dx, mask, zero);
+                var v1 = Avx512F.MaskLoad(x1 + dx, mask, zero);
+                var v2 = Avx512F.MaskLoad(x2 + dx, mask, zero);
+                var v3 = Avx512F.MaskLoad(x3 + dx, mask, zero);
+                var u = Avx512F.MaskLoad(d0 + dy, mask, zero);
+                a00 = Vector512.FusedMultiplyAdd(u, v0, a00); a01 = Vector512.FusedMultiplyAdd(u, v1, a01);
+                a02 = Vector512.FusedMultiplyAdd(u, v2, a02); a03 = Vector512.FusedMultiplyAdd(u, v3, a03);
+                u = Avx512F.MaskLoad(d1 + dy, mask, zero);
+                a10 = Vector512.FusedMultiplyAdd(u, v0, a10); a11 = Vector512.FusedMultiplyAdd(u, v1, a11);
+                a12 = Vector512.FusedMultiplyAdd(u, v2, a12); a13 = Vector512.FusedMultiplyAdd(u, v3, a13);
+                u = Avx512F.MaskLoad(d2 + dy, mask, zero);
+                a20 = Vector512.FusedMultiplyAdd(u, v0, a20); a21 = Vector512.FusedMultiplyAdd(u, v1, a21);
+                a22 = Vector512.FusedMultiplyAdd(u, v2, a22); a23 = Vector512.FusedMultiplyAdd(u, v3, a23);
+                u = Avx512F.MaskLoad(d3 + dy, mask, zero);
+                a30 = Vector512.FusedMultiplyAdd(u, v0, a30); a31 = Vector512.FusedMultiplyAdd(u, v1, a31);
+                a32 = Vector512.FusedMultiplyAdd(u, v2, a32); a33 = Vector512.FusedMultiplyAdd(u, v3, a33);
+            }
+        }
+        StoreSum(weightGrad, o0, outChannels, taps, t0, 0, 0, a00, accumulate); StoreSum(weightGrad, o0, outChannels, taps, t0, 0, 1, a01, accumulate);
+        StoreSum(weightGrad, o0, outChannels, taps, t0, 0, 2, a02, accumulate); StoreSum(weightGrad, o0, outChannels, taps, t0, 0, 3, a03, accumulate);
+        StoreSum(weightGrad, o0, outChannels, taps, t0, 1, 0, a10, accumulate); StoreSum(weightGrad, o0, outChannels, taps, t0, 1, 1, a11, accumulate);
+        StoreSum(weightGrad, o0, outChannels, taps, t0, 1, 2, a12, accumulate); StoreSum(weightGrad, o0, outChannels, taps, t0, 1, 3, a13, accumulate);
+        StoreSum(weightGrad, o0, outChannels, taps, t0, 2, 0, a20, accumulate); StoreSum(weightGrad, o0, outChannels, taps, t0, 2, 1, a21, accumulate);
+        StoreSum(weightGrad, o0, outChannels, taps, t0, 2, 2, a22, accumulate); StoreSum(weightGrad, o0, outChannels, taps, t0, 2, 3, a23, accumulate);
+        StoreSum(weightGrad, o0, outChannels, taps, t0, 3, 0, a30, accumulate); StoreSum(weightGrad, o0, outChannels, taps, t0, 3, 1, a31, accumulate);
+        StoreSum(weightGrad, o0, outChannels, taps, t0, 3, 2, a32, accumulate); StoreSum(weightGrad, o0, outChannels, taps, t0, 3, 3, a33, accumulate);
+    }
+
+    /// <summary>Where tap (c, i, j) starts reading the padded input: channel c, row i, column j.</summary>
+    private static float* Window(float* padded, int hp, int wp, in ConvGeometry g, int tap)
+    {
+        int c = tap / (g.KernelH * g.KernelW), i = tap / g.KernelW % g.KernelH, j = tap % g.KernelW;
+        return padded + ((long)c * hp + i) * wp + j;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreSum(float* weightGrad, int o0, int outChannels, int taps, int t0, int dO, int dT, Vector512<float> sum, bool accumulate)
+    {
+        if (o0 + dO < outChannels && t0 + dT < taps)
+        {
+            float* target = weightGrad + (long)(o0 + dO) * taps + t0 + dT;
             float total = Vector512.Sum(sum);
             *target = accumulate ? *target + total : total;
         }
@@ -139,6 +169,11 @@ internal static unsafe class DirectConvolution
     private static void Correlate(float* padded, int channels, int hp, int wp, int kh, int kw, float* weight, int outChannels,
         int oh, int ow, float* bias, bool relu, float* output)
     {
+        if (ow <= 16)
+        {
+            CorrelateNarrow(padded, channels, hp, wp, kh, kw, weight, outChannels, oh, ow, bias, relu, output);
+            return;
+        }
         int taps = channels * kh * kw;
         var (low, high) = ShortRows.Masks(ow);
         for (int o0 = 0; o0 < outChannels; o0 += 4)
@@ -179,6 +214,57 @@ internal static unsafe class DirectConvolution
                 StoreRow(output, o0 + 1, outChannels, oh, ow, rowOffset, a10, a11, low, high, bias, relu);
                 StoreRow(output, o0 + 2, outChannels, oh, ow, rowOffset, a20, a21, low, high, bias, relu);
                 StoreRow(output, o0 + 3, outChannels, oh, ow, rowOffset, a30, a31, low, high, bias, relu);
+            }
+        }
+    }
+
+    /// <summary>Rows of at most 16 pixels: one vector per row, eight output channels at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void CorrelateNarrow(float* padded, int channels, int hp, int wp, int kh, int kw, float* weight, int outChannels,
+        int oh, int ow, float* bias, bool relu, float* output)
+    {
+        int taps = channels * kh * kw;
+        var (low, _) = ShortRows.Masks(ow);
+        for (int o0 = 0; o0 < outChannels; o0 += 8)
+        {
+            float* w0 = weight + (long)o0 * taps;
+            float* w1 = weight + (long)Math.Min(o0 + 1, outChannels - 1) * taps, w2 = weight + (long)Math.Min(o0 + 2, outChannels - 1) * taps;
+            float* w3 = weight + (long)Math.Min(o0 + 3, outChannels - 1) * taps, w4 = weight + (long)Math.Min(o0 + 4, outChannels - 1) * taps;
+            float* w5 = weight + (long)Math.Min(o0 + 5, outChannels - 1) * taps, w6 = weight + (long)Math.Min(o0 + 6, outChannels - 1) * taps;
+            float* w7 = weight + (long)Math.Min(o0 + 7, outChannels - 1) * taps;
+            for (int y = 0; y < oh; y++)
+            {
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+                int tap = 0;
+                for (int c = 0; c < channels; c++)
+                {
+                    for (int i = 0; i < kh; i++)
+                    {
+                        float* row = padded + ((long)c * hp + y + i) * wp;
+                        for (int j = 0; j < kw; j++, tap++)
+                        {
+                            var v = Vector512.Load(row + j);
+                            a0 = Vector512.FusedMultiplyAdd(Vector512.Create(w0[tap]), v, a0);
+                            a1 = Vector512.FusedMultiplyAdd(Vector512.Create(w1[tap]), v, a1);
+                            a2 = Vector512.FusedMultiplyAdd(Vector512.Create(w2[tap]), v, a2);
+                            a3 = Vector512.FusedMultiplyAdd(Vector512.Create(w3[tap]), v, a3);
+                            a4 = Vector512.FusedMultiplyAdd(Vector512.Create(w4[tap]), v, a4);
+                            a5 = Vector512.FusedMultiplyAdd(Vector512.Create(w5[tap]), v, a5);
+                            a6 = Vector512.FusedMultiplyAdd(Vector512.Create(w6[tap]), v, a6);
+                            a7 = Vector512.FusedMultiplyAdd(Vector512.Create(w7[tap]), v, a7);
+                        }
+                    }
+                }
+                long rowOffset = (long)y * ow;
+                var unused = Vector512<float>.Zero;
+                StoreRow(output, o0 + 0, outChannels, oh, ow, rowOffset, a0, unused, low, unused, bias, relu);
+                StoreRow(output, o0 + 1, outChannels, oh, ow, rowOffset, a1, unused, low, unused, bias, relu);
+                StoreRow(output, o0 + 2, outChannels, oh, ow, rowOffset, a2, unused, low, unused, bias, relu);
+                StoreRow(output, o0 + 3, outChannels, oh, ow, rowOffset, a3, unused, low, unused, bias, relu);
+                StoreRow(output, o0 + 4, outChannels, oh, ow, rowOffset, a4, unused, low, unused, bias, relu);
+                StoreRow(output, o0 + 5, outChannels, oh, ow, rowOffset, a5, unused, low, unused, bias, relu);
+                StoreRow(output, o0 + 6, outChannels, oh, ow, rowOffset, a6, unused, low, unused, bias, relu);
+                StoreRow(output, o0 + 7, outChannels, oh, ow, rowOffset, a7, unused, low, unused, bias, relu);
             }
         }
     }
