@@ -59,20 +59,41 @@ internal static unsafe class DirectConvolution
         }
     }
 
-    /// <summary>weightGrad [O, C*kh*kw] (+)= outputGrad [O, OH, OW] correlated with the padded sample.</summary>
+    /// <summary>Floats of lane partials <see cref="WeightGradient"/> needs: 16 vectors per 4 x 4 block of (channel, tap).</summary>
+    public static int LanePartialsLength(in ConvGeometry g, int outChannels) => (outChannels + 3) / 4 * ((g.PatchSize + 3) / 4) * 256;
+
+    /// <summary>
+    /// Adds (or with <paramref name="accumulate"/> false, sets) this sample's contribution to the weight gradient, kept as
+    /// per-lane partial sums: a block's sixteen accumulators are stored whole, so the horizontal additions happen once
+    /// per group of samples in <see cref="ReduceLanes"/> rather than once per sample.
+    /// </summary>
     public static void WeightGradient(ReadOnlySpan<float> sample, in ConvGeometry g, ReadOnlySpan<float> outputGrad, int outChannels,
-        Span<float> weightGrad, bool accumulate, Span<float> scratch)
+        Span<float> lanePartials, bool accumulate, Span<float> scratch)
     {
-        int hp = g.Height + 2 * g.PadH, wp = g.Width + 2 * g.PadW;
-        fixed (float* ps = sample, pg = outputGrad, pdw = weightGrad, pp = scratch)
+        int hp = g.Height + 2 * g.PadH, wp = g.Width + 2 * g.PadW, tapBlocks = (g.PatchSize + 3) / 4;
+        fixed (float* ps = sample, pg = outputGrad, pl = lanePartials, pp = scratch)
         {
             Pad(ps, g.Channels, g.Height, g.Width, g.PadH, g.PadW, pp);
             for (int o0 = 0; o0 < outChannels; o0 += 4)
             {
                 for (int t0 = 0; t0 < g.PatchSize; t0 += 4)
                 {
-                    WeightBlock(pp, hp, wp, g, pg, outChannels, o0, t0, pdw, accumulate);
+                    WeightBlock(pp, hp, wp, g, pg, outChannels, o0, t0, pl + ((long)(o0 / 4) * tapBlocks + t0 / 4) * 256, accumulate);
                 }
+            }
+        }
+    }
+
+    /// <summary>weightGrad [O, C*kh*kw] = the horizontal sums of <paramref name="lanePartials"/>.</summary>
+    public static void ReduceLanes(ReadOnlySpan<float> lanePartials, in ConvGeometry g, int outChannels, Span<float> weightGrad)
+    {
+        int taps = g.PatchSize, tapBlocks = (taps + 3) / 4;
+        for (int o = 0; o < outChannels; o++)
+        {
+            for (int t = 0; t < taps; t++)
+            {
+                int block = (o / 4) * tapBlocks + t / 4, accumulator = (o % 4) * 4 + t % 4;
+                weightGrad[o * taps + t] = Vector512.Sum(Vector512.Create(lanePartials.Slice((block * 16 + accumulator) * 16, 16)));
             }
         }
     }
@@ -80,11 +101,11 @@ internal static unsafe class DirectConvolution
     /// <summary>
     /// Four output channels times four taps: sixteen dot products over the output pixels, each pair of loads feeding
     /// four multiply-adds. Rows are taken in (at most two) masked vectors, so lanes past the row are zero in both factors.
-    /// Channels or taps past the end repeat the last one and are not stored.
+    /// Channels or taps past the end repeat the last one; <see cref="ReduceLanes"/> never reads them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WeightBlock(float* padded, int hp, int wp, in ConvGeometry g, float* outputGrad, int outChannels, int o0, int t0,
-        float* weightGrad, bool accumulate)
+        float* lanes, bool accumulate)
     {
         int oh = g.OutHeight, ow = g.OutWidth, plane = oh * ow, taps = g.PatchSize;
         float* d0 = outputGrad + (long)o0 * plane, d1 = outputGrad + (long)Math.Min(o0 + 1, outChannels - 1) * plane;
@@ -119,14 +140,10 @@ internal static unsafe class DirectConvolution
                 a32 = Vector512.FusedMultiplyAdd(u, v2, a32); a33 = Vector512.FusedMultiplyAdd(u, v3, a33);
             }
         }
-        StoreSum(weightGrad, o0, outChannels, taps, t0, 0, 0, a00, accumulate); StoreSum(weightGrad, o0, outChannels, taps, t0, 0, 1, a01, accumulate);
-        StoreSum(weightGrad, o0, outChannels, taps, t0, 0, 2, a02, accumulate); StoreSum(weightGrad, o0, outChannels, taps, t0, 0, 3, a03, accumulate);
-        StoreSum(weightGrad, o0, outChannels, taps, t0, 1, 0, a10, accumulate); StoreSum(weightGrad, o0, outChannels, taps, t0, 1, 1, a11, accumulate);
-        StoreSum(weightGrad, o0, outChannels, taps, t0, 1, 2, a12, accumulate); StoreSum(weightGrad, o0, outChannels, taps, t0, 1, 3, a13, accumulate);
-        StoreSum(weightGrad, o0, outChannels, taps, t0, 2, 0, a20, accumulate); StoreSum(weightGrad, o0, outChannels, taps, t0, 2, 1, a21, accumulate);
-        StoreSum(weightGrad, o0, outChannels, taps, t0, 2, 2, a22, accumulate); StoreSum(weightGrad, o0, outChannels, taps, t0, 2, 3, a23, accumulate);
-        StoreSum(weightGrad, o0, outChannels, taps, t0, 3, 0, a30, accumulate); StoreSum(weightGrad, o0, outChannels, taps, t0, 3, 1, a31, accumulate);
-        StoreSum(weightGrad, o0, outChannels, taps, t0, 3, 2, a32, accumulate); StoreSum(weightGrad, o0, outChannels, taps, t0, 3, 3, a33, accumulate);
+        StoreLanes(lanes, 0, a00, accumulate); StoreLanes(lanes, 1, a01, accumulate); StoreLanes(lanes, 2, a02, accumulate); StoreLanes(lanes, 3, a03, accumulate);
+        StoreLanes(lanes, 4, a10, accumulate); StoreLanes(lanes, 5, a11, accumulate); StoreLanes(lanes, 6, a12, accumulate); StoreLanes(lanes, 7, a13, accumulate);
+        StoreLanes(lanes, 8, a20, accumulate); StoreLanes(lanes, 9, a21, accumulate); StoreLanes(lanes, 10, a22, accumulate); StoreLanes(lanes, 11, a23, accumulate);
+        StoreLanes(lanes, 12, a30, accumulate); StoreLanes(lanes, 13, a31, accumulate); StoreLanes(lanes, 14, a32, accumulate); StoreLanes(lanes, 15, a33, accumulate);
     }
 
     /// <summary>Where tap (c, i, j) starts reading the padded input: channel c, row i, column j.</summary>
@@ -137,14 +154,10 @@ internal static unsafe class DirectConvolution
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreSum(float* weightGrad, int o0, int outChannels, int taps, int t0, int dO, int dT, Vector512<float> sum, bool accumulate)
+    private static void StoreLanes(float* lanes, int accumulator, Vector512<float> sum, bool accumulate)
     {
-        if (o0 + dO < outChannels && t0 + dT < taps)
-        {
-            float* target = weightGrad + (long)(o0 + dO) * taps + t0 + dT;
-            float total = Vector512.Sum(sum);
-            *target = accumulate ? *target + total : total;
-        }
+        float* target = lanes + accumulator * 16;
+        Vector512.Store(accumulate ? Vector512.Load(target) + sum : sum, target);
     }
 
     /// <summary>Copies [channels, h, w] planes into zeroed [h + 2 padH, w + 2 padW] planes, plus zeroed slack.</summary>

@@ -164,6 +164,7 @@ internal sealed class Conv2d : Function
         {
             var scratch = BufferPool.RentFloats(DirectConvolution.ScratchLength(g, o));
             var masked = activated is null ? null : BufferPool.RentFloats(o * plane);
+            var lanes = partials is null ? null : BufferPool.RentFloats(DirectConvolution.LanePartialsLength(g, o));
             for (int group = g0; group < g1; group++)
             {
                 var (first, count) = Members(group, g.Batch);
@@ -183,19 +184,23 @@ internal sealed class Conv2d : Function
                             biasPartials[group * o + c] = n == first ? sum : biasPartials[group * o + c] + sum;
                         }
                     }
-                    if (partials is not null)
+                    if (lanes is not null)
                     {
-                        DirectConvolution.WeightGradient(Sample(input.AsReadOnlySpan(), n, g.SampleSize), g, gy, o,
-                            partials.AsSpan(group * o * taps, o * taps), accumulate: n > first, scratch);
+                        DirectConvolution.WeightGradient(Sample(input.AsReadOnlySpan(), n, g.SampleSize), g, gy, o, lanes, accumulate: n > first, scratch);
                     }
                     if (inputGrad is not null)
                     {
                         DirectConvolution.InputGradient(gy, g, flipped, o, inputGrad.AsSpan().Slice(n * g.SampleSize, g.SampleSize), scratch);
                     }
                 }
+                if (lanes is not null)
+                {
+                    DirectConvolution.ReduceLanes(lanes, g, o, partials.AsSpan(group * o * taps, o * taps));
+                }
             }
             BufferPool.ReturnFloats(scratch);
             BufferPool.ReturnFloats(masked);
+            BufferPool.ReturnFloats(lanes);
         });
 
         inputGrads[0] = inputGrad;

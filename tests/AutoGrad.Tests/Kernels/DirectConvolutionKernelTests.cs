@@ -37,7 +37,9 @@ public sealed class DirectConvolutionKernelTests
         var output = new float[o * oh * ow];
         DirectConvolution.Forward(x, g, weight, o, bias, relu: true, output, scratch);
         var weightGrad = new float[o * c * k * k];
-        DirectConvolution.WeightGradient(x, g, gy, o, weightGrad, accumulate: false, scratch);
+        var lanes = new float[DirectConvolution.LanePartialsLength(g, o)];
+        DirectConvolution.WeightGradient(x, g, gy, o, lanes, accumulate: false, scratch);
+        DirectConvolution.ReduceLanes(lanes, g, o, weightGrad);
         var flipped = new float[o * c * k * k];
         for (int oc = 0; oc < o; oc++)
         {
