@@ -70,15 +70,23 @@ internal static unsafe class DirectConvolution
     public static void WeightGradient(ReadOnlySpan<float> sample, in ConvGeometry g, ReadOnlySpan<float> outputGrad, int outChannels,
         Span<float> lanePartials, bool accumulate, Span<float> scratch)
     {
-        int hp = g.Height + 2 * g.PadH, wp = g.Width + 2 * g.PadW, tapBlocks = (g.PatchSize + 3) / 4;
+        int hp = g.Height + 2 * g.PadH, wp = g.Width + 2 * g.PadW, taps = g.PatchSize, tapBlocks = (taps + 3) / 4;
+        // where each tap (c, i, j) starts reading the padded input, computed once rather than per block
+        var offsets = taps <= 1024 ? stackalloc int[taps] : new int[taps];
+        for (int t = 0; t < taps; t++)
+        {
+            int c = t / (g.KernelH * g.KernelW), i = t / g.KernelW % g.KernelH, j = t % g.KernelW;
+            offsets[t] = (c * hp + i) * wp + j;
+        }
         fixed (float* ps = sample, pg = outputGrad, pl = lanePartials, pp = scratch)
+        fixed (int* po = offsets)
         {
             Pad(ps, g.Channels, g.Height, g.Width, g.PadH, g.PadW, pp);
             for (int o0 = 0; o0 < outChannels; o0 += 4)
             {
-                for (int t0 = 0; t0 < g.PatchSize; t0 += 4)
+                for (int t0 = 0; t0 < taps; t0 += 4)
                 {
-                    WeightBlock(pp, hp, wp, g, pg, outChannels, o0, t0, pl + ((long)(o0 / 4) * tapBlocks + t0 / 4) * 256, accumulate);
+                    WeightBlock(pp, po, wp, g, pg, outChannels, o0, t0, pl + ((long)(o0 / 4) * tapBlocks + t0 / 4) * 256, accumulate);
                 }
             }
         }
@@ -104,14 +112,14 @@ internal static unsafe class DirectConvolution
     /// Channels or taps past the end repeat the last one; <see cref="ReduceLanes"/> never reads them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WeightBlock(float* padded, int hp, int wp, in ConvGeometry g, float* outputGrad, int outChannels, int o0, int t0,
+    private static void WeightBlock(float* padded, int* offsets, int wp, in ConvGeometry g, float* outputGrad, int outChannels, int o0, int t0,
         float* lanes, bool accumulate)
     {
         int oh = g.OutHeight, ow = g.OutWidth, plane = oh * ow, taps = g.PatchSize;
         float* d0 = outputGrad + (long)o0 * plane, d1 = outputGrad + (long)Math.Min(o0 + 1, outChannels - 1) * plane;
         float* d2 = outputGrad + (long)Math.Min(o0 + 2, outChannels - 1) * plane, d3 = outputGrad + (long)Math.Min(o0 + 3, outChannels - 1) * plane;
-        float* x0 = Window(padded, hp, wp, g, t0), x1 = Window(padded, hp, wp, g, Math.Min(t0 + 1, taps - 1));
-        float* x2 = Window(padded, hp, wp, g, Math.Min(t0 + 2, taps - 1)), x3 = Window(padded, hp, wp, g, Math.Min(t0 + 3, taps - 1));
+        float* x0 = padded + offsets[t0], x1 = padded + offsets[Math.Min(t0 + 1, taps - 1)];
+        float* x2 = padded + offsets[Math.Min(t0 + 2, taps - 1)], x3 = padded + offsets[Math.Min(t0 + 3, taps - 1)];
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
         Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
         var zero = Vector512<float>.Zero;
@@ -144,13 +152,6 @@ internal static unsafe class DirectConvolution
         StoreLanes(lanes, 4, a10, accumulate); StoreLanes(lanes, 5, a11, accumulate); StoreLanes(lanes, 6, a12, accumulate); StoreLanes(lanes, 7, a13, accumulate);
         StoreLanes(lanes, 8, a20, accumulate); StoreLanes(lanes, 9, a21, accumulate); StoreLanes(lanes, 10, a22, accumulate); StoreLanes(lanes, 11, a23, accumulate);
         StoreLanes(lanes, 12, a30, accumulate); StoreLanes(lanes, 13, a31, accumulate); StoreLanes(lanes, 14, a32, accumulate); StoreLanes(lanes, 15, a33, accumulate);
-    }
-
-    /// <summary>Where tap (c, i, j) starts reading the padded input: channel c, row i, column j.</summary>
-    private static float* Window(float* padded, int hp, int wp, in ConvGeometry g, int tap)
-    {
-        int c = tap / (g.KernelH * g.KernelW), i = tap / g.KernelW % g.KernelH, j = tap % g.KernelW;
-        return padded + ((long)c * hp + i) * wp + j;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
