@@ -4,7 +4,7 @@ namespace AutoGrad;
 
 /// <summary>What AutoGrad's buffer pool holds; see <see cref="Memory.Report"/>.</summary>
 /// <param name="LiveTensorBuffers">
-/// Large buffers (4 KiB and up) handed out for tensors and scratch that have not come back: the tensors in use now,
+/// Buffers of 1 KiB and up handed out for tensors and scratch that have not come back: the tensors in use now,
 /// those the caller keeps, and those dropped to the garbage collector (which frees them without telling the pool).
 /// </param>
 /// <param name="LiveBytes">The bytes of <paramref name="LiveTensorBuffers"/>.</param>
@@ -24,7 +24,7 @@ public readonly record struct MemoryReport(
 }
 
 /// <summary>
-/// AutoGrad's memory at a glance. Op outputs and gradients of 4 KiB and more come from a pool; a training step built from
+/// AutoGrad's memory at a glance. Op outputs and gradients of 1 KiB and more come from a pool; a training step built from
 /// <see cref="Nn.Sequential"/> and the built-in layers gives every intermediate buffer back, so the next step allocates
 /// nothing large. Tensors never need Dispose: what the pool does not get back, the garbage collector frees.
 /// </summary>

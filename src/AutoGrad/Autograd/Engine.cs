@@ -33,18 +33,77 @@ internal static class Engine
 
         using var noGrad = GradMode.NoGrad();
         using var tracking = BufferPool.Track();
+        // The traversal's collections are reused by the next pass on this thread (a pass started from a hook gets its own).
+        var scratch = t_scratch ?? new Scratch();
+        t_scratch = null;
+        try
+        {
+            Run(output, gradient, retainGraph, scratch);
+        }
+        finally
+        {
+            scratch.Clear();
+            t_scratch = scratch;
+        }
+    }
+
+    [ThreadStatic]
+    private static Scratch? t_scratch;
+
+    /// <summary>The collections one backward pass needs, kept per thread so steady-state training allocates none of them.</summary>
+    private sealed class Scratch
+    {
+        public readonly List<Function> Order = [];
+        public readonly HashSet<Function> Visited = new(ReferenceEqualityComparer.Instance);
+        public readonly Stack<(Function Node, int NextInput)> Stack = new();
+        public readonly Dictionary<Function, Tensor> Pending = new(ReferenceEqualityComparer.Instance);
+        public readonly Dictionary<Variable, Tensor> Leaves = new(ReferenceEqualityComparer.Instance);
+        public readonly List<Variable> LeafOrder = [];
+        public readonly GradientBuffers Buffers = new();
+        private readonly Dictionary<int, Tensor?[]> _inputGrads = [];
+
+        /// <summary>A cleared array for one node's input gradients (nodes run one at a time, so one per arity suffices).</summary>
+        public Tensor?[] InputGrads(int count)
+        {
+            if (!_inputGrads.TryGetValue(count, out var array))
+            {
+                _inputGrads[count] = array = new Tensor?[count];
+            }
+            Array.Clear(array);
+            return array;
+        }
+
+        public void Clear()
+        {
+            Order.Clear();
+            Visited.Clear();
+            Stack.Clear();
+            Pending.Clear();
+            Leaves.Clear();
+            LeafOrder.Clear();
+            Buffers.Clear();
+            foreach (var array in _inputGrads.Values)
+            {
+                Array.Clear(array);
+            }
+        }
+    }
+
+    private static void Run(Variable output, Tensor gradient, bool retainGraph, Scratch scratch)
+    {
+        var buffers = scratch.Buffers;
         if (output.GradFn is null)
         {
-            AccumulateIntoLeaf(output, ApplyHooks(output.LeafHooks, gradient, "leaf"), new GradientBuffers());
+            AccumulateIntoLeaf(output, ApplyHooks(output.LeafHooks, gradient, "leaf"), buffers);
             return;
         }
 
-        var order = TopologicalOrder(output.GradFn);
-        var buffers = new GradientBuffers();
-        var pending = new Dictionary<Function, Tensor>(ReferenceEqualityComparer.Instance) { [output.GradFn] = buffers.Hold(gradient) };
+        var order = TopologicalOrder(output.GradFn, scratch);
+        var pending = scratch.Pending;
+        pending[output.GradFn] = buffers.Hold(gradient);
         // A leaf's contributions are summed first, then its hooks run once and the total is accumulated, as in PyTorch.
-        var leaves = new Dictionary<Variable, Tensor>(ReferenceEqualityComparer.Instance);
-        var leafOrder = new List<Variable>();
+        var leaves = scratch.Leaves;
+        var leafOrder = scratch.LeafOrder;
         foreach (var node in order)
         {
             if (!pending.Remove(node, out var grad))
@@ -58,7 +117,7 @@ internal static class Engine
                 retained.Grad = grad.Clone();
             }
             var inputs = node.Inputs;
-            var inputGrads = new Tensor?[inputs.Length];
+            var inputGrads = scratch.InputGrads(inputs.Length);
             node.Backward(grad, inputGrads);
             for (int i = 0; i < inputs.Length; i++)
             {
@@ -150,11 +209,11 @@ internal static class Engine
     }
 
     /// <summary>Nodes reachable from <paramref name="root"/>, each after every node that consumes its output.</summary>
-    private static List<Function> TopologicalOrder(Function root)
+    private static List<Function> TopologicalOrder(Function root, Scratch scratch)
     {
-        var postOrder = new List<Function>();
-        var visited = new HashSet<Function>(ReferenceEqualityComparer.Instance);
-        var stack = new Stack<(Function Node, int NextInput)>();
+        var postOrder = scratch.Order;
+        var visited = scratch.Visited;
+        var stack = scratch.Stack;
         CheckNotReleased(root);
         visited.Add(root);
         stack.Push((root, 0));
@@ -272,5 +331,7 @@ internal static class Engine
 
         public bool IsSoleHolder(Tensor gradient)
             => _holds.TryGetValue(gradient.Buffer, out int count) && count == 1 && BufferPool.IsTracked(gradient.Buffer);
+
+        public void Clear() => _holds.Clear();
     }
 }

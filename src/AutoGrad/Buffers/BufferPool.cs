@@ -11,7 +11,7 @@ namespace AutoGrad.Buffers;
 internal static class BufferPool
 {
     /// <summary>Smaller requests are ordinary allocations: cheap in the GC's youngest generation and not worth a lock.</summary>
-    public const int MinPooledLength = 1024;
+    public const int MinPooledLength = 256;
 
     private static readonly SizeClassPool<float> Floats = new(MinPooledLength, 32);
     private static readonly SizeClassPool<int> Ints = new(MinPooledLength, 16);

@@ -12,7 +12,7 @@ namespace AutoGrad.Tests.Buffers;
 [DoNotParallelize]
 public sealed class BufferRecyclingTests
 {
-    // Every activation and gradient of this model at batch 8 is above the pool's 1,024-float threshold.
+    // Every activation and gradient of this model at batch 8 is above the pool's 256-float threshold.
     private static Sequential SmallLeNet(Generator g) => new(
         new Conv2d(1, 6, 5, padding: 2, generator: g), new ReLU(), new MaxPool2d(2), new Flatten(),
         new Linear(6 * 14 * 14, 128, generator: g), new ReLU(), new Linear(128, 10, generator: g));
@@ -48,6 +48,38 @@ public sealed class BufferRecyclingTests
         Assert.IsTrue(after.Rents - before.Rents > 20 * 10, $"the steps should rent their large buffers: {before} -> {after}");
         Assert.AreEqual(after.Rents - before.Rents, after.Reuses - before.Reuses, $"every rent after warm-up is served from the pool: {before} -> {after}");
         Assert.AreEqual(before.LiveTensorBuffers, after.LiveTensorBuffers, $"no buffer stays out: {before} -> {after}");
+    }
+
+    [TestMethod]
+    public void TrainingStep_AllocatesOnlySmallObjects()
+    {
+        // A regression guard, not the goal: what is left per step is graph nodes, variables and shapes (about 16 KB for
+        // this model); the arrays of every activation and gradient come from the pool.
+        var g = new Generator(4);
+        var model = SmallLeNet(g);
+        var optimizer = new Sgd(model.Parameters(), 0.01f, momentum: 0.9f);
+        var images = Tensor.Rand(g, 8, 1, 28, 28);
+        var labels = Labels(8);
+        int threads = Parallelism.MaxThreads;
+        Parallelism.MaxThreads = 1;
+        try
+        {
+            for (int i = 0; i < 5; i++)
+            {
+                Step(model, optimizer, images, labels);
+            }
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 100; i++)
+            {
+                Step(model, optimizer, images, labels);
+            }
+            long perStep = (GC.GetAllocatedBytesForCurrentThread() - before) / 100;
+            Assert.IsTrue(perStep < 24 * 1024, $"a step allocated {perStep} bytes");
+        }
+        finally
+        {
+            Parallelism.MaxThreads = threads;
+        }
     }
 
     [TestMethod]
