@@ -25,7 +25,8 @@ for kind in ("mlp", "lenet"):
     torch = [r for r in rows if r["bench"] == f"epoch-{kind}" and r["impl"].startswith("torch")]
     best = min(torch, key=lambda r: r["median"])
     print(f"epoch {kind}: AutoGrad {ours['median']:.2f} s (runs {', '.join(f'{s:.2f}' for s in ours['seconds'])}), "
-          f"PyTorch {best['median']:.2f} s with {best['threads']} thread(s) -> AutoGrad is {best['median'] / ours['median']:.2f}x as fast")
+          f"PyTorch {best['median']:.2f} s with {best['threads']} thread(s) (runs {', '.join(f'{s:.2f}' for s in best['seconds'])}) "
+          f"-> AutoGrad is {best['median'] / ours['median']:.2f}x as fast")
 reports = sorted(glob.glob("BenchmarkDotNet.Artifacts/results/*GemmBenchmarks*-report-full-compressed.json") +
                  glob.glob("tests/AutoGrad.Benchmarks/BenchmarkDotNet.Artifacts/results/*GemmBenchmarks*-report-full-compressed.json"))
 if reports:
