@@ -39,7 +39,8 @@ internal static unsafe class DirectConvolution
         fixed (float* ps = sample, pw = weight, pb = bias, po = output, pp = scratch)
         {
             Pad(ps, g.Channels, g.Height, g.Width, g.PadH, g.PadW, pp);
-            Correlate(pp, g.Channels, hp, wp, g.KernelH, g.KernelW, pw, outChannels, g.OutHeight, g.OutWidth, bias.IsEmpty ? null : pb, relu, po);
+            Correlate(pp, g.Channels, hp, wp, g.PadH, g.PadH + g.Height, g.KernelH, g.KernelW, pw, outChannels, g.OutHeight, g.OutWidth,
+                bias.IsEmpty ? null : pb, relu, po);
         }
     }
 
@@ -55,7 +56,7 @@ internal static unsafe class DirectConvolution
         fixed (float* pg = outputGrad, pw = flippedWeight, px = sampleGrad, pp = scratch)
         {
             Pad(pg, outChannels, g.OutHeight, g.OutWidth, padH, padW, pp);
-            Correlate(pp, outChannels, hp, wp, g.KernelH, g.KernelW, pw, g.Channels, g.Height, g.Width, null, false, px);
+            Correlate(pp, outChannels, hp, wp, padH, padH + g.OutHeight, g.KernelH, g.KernelW, pw, g.Channels, g.Height, g.Width, null, false, px);
         }
     }
 
@@ -178,14 +179,15 @@ internal static unsafe class DirectConvolution
     /// <summary>
     /// output [O, oh, ow] = sum over (c, i, j) of weight[o, c, i, j] * padded[c, y + i, x + j], four output channels and
     /// one output row (two vectors) at a time. Lanes past <paramref name="ow"/> read neighbouring values and are never stored.
+    /// Padded rows outside [<paramref name="top"/>, <paramref name="bottom"/>) are all zeros and are skipped.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Correlate(float* padded, int channels, int hp, int wp, int kh, int kw, float* weight, int outChannels,
+    private static void Correlate(float* padded, int channels, int hp, int wp, int top, int bottom, int kh, int kw, float* weight, int outChannels,
         int oh, int ow, float* bias, bool relu, float* output)
     {
         if (ow <= 16)
         {
-            CorrelateNarrow(padded, channels, hp, wp, kh, kw, weight, outChannels, oh, ow, bias, relu, output);
+            CorrelateNarrow(padded, channels, hp, wp, top, bottom, kh, kw, weight, outChannels, oh, ow, bias, relu, output);
             return;
         }
         int taps = channels * kh * kw;
@@ -203,6 +205,11 @@ internal static unsafe class DirectConvolution
                 {
                     for (int i = 0; i < kh; i++)
                     {
+                        if (y + i < top || y + i >= bottom)
+                        {
+                            tap += kw; // a row of zero padding adds nothing
+                            continue;
+                        }
                         float* row = padded + ((long)c * hp + y + i) * wp;
                         for (int j = 0; j < kw; j++, tap++)
                         {
@@ -234,7 +241,7 @@ internal static unsafe class DirectConvolution
 
     /// <summary>Rows of at most 16 pixels: one vector per row, eight output channels at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void CorrelateNarrow(float* padded, int channels, int hp, int wp, int kh, int kw, float* weight, int outChannels,
+    private static void CorrelateNarrow(float* padded, int channels, int hp, int wp, int top, int bottom, int kh, int kw, float* weight, int outChannels,
         int oh, int ow, float* bias, bool relu, float* output)
     {
         int taps = channels * kh * kw;
@@ -254,6 +261,11 @@ internal static unsafe class DirectConvolution
                 {
                     for (int i = 0; i < kh; i++)
                     {
+                        if (y + i < top || y + i >= bottom)
+                        {
+                            tap += kw; // a row of zero padding adds nothing
+                            continue;
+                        }
                         float* row = padded + ((long)c * hp + y + i) * wp;
                         for (int j = 0; j < kw; j++, tap++)
                         {
