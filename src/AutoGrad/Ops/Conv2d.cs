@@ -6,18 +6,23 @@ using AutoGrad.Kernels;
 namespace AutoGrad.Ops;
 
 /// <summary>
-/// 2-D cross-correlation (PyTorch's conv2d) of x [N, C, H, W] with weight [O, C, kh, kw] and an optional bias [O], in
-/// fixed groups of samples: im2col of the group side by side into a cache-sized column matrix, one GEMM
-/// W[O, C*kh*kw] @ cols[C*kh*kw, group*OH*OW], and the product scattered into the NCHW output with the bias. Groups are
-/// spread over the cores. The column matrices are written straight into one pooled buffer that the node keeps for the
-/// weight gradient (and gives back when released), so backward does not rebuild them. With <c>relu</c> the node also
-/// applies max(0, .) to its output (a Sequential fuses Conv2d + ReLU this way): the activation costs no extra pass over
-/// memory, and backward masks the gradient while gathering it.
+/// 2-D cross-correlation (PyTorch's conv2d) of x [N, C, H, W] with weight [O, C, kh, kw] and an optional bias [O], by
+/// one of two strategies chosen from the geometry:
+/// <list type="bullet">
+/// <item>small images with unit stride and dilation (AVX-512): <see cref="DirectConvolution"/> sample by sample, keeping
+/// the input for backward;</item>
+/// <item>anything else: fixed groups of samples, im2col of the group side by side into a cache-sized column matrix, one
+/// GEMM W[O, C*kh*kw] @ cols[C*kh*kw, group*OH*OW], and the product scattered into the NCHW output with the bias. The
+/// column matrices go into one pooled buffer that the node keeps for the weight gradient.</item>
+/// </list>
+/// Samples (or groups) are spread over the cores; weight and bias gradients are summed per fixed group of samples and
+/// the groups added in order, so results do not depend on the thread count. With <c>relu</c> the node also applies
+/// max(0, .) to its output (a Sequential fuses Conv2d + ReLU this way) and masks the gradient while reading it.
 /// </summary>
 internal sealed class Conv2d : Function
 {
-    // Samples per group: enough columns for an efficient GEMM, few enough to stay in cache. Weight-gradient partial
-    // sums are per group and added in group order, so the result is the same for every thread count.
+    // Samples per group: enough columns for an efficient GEMM, few enough to stay in cache; also the unit of the
+    // weight-gradient partial sums.
     private const int SamplesPerGroup = 8;
 
     private ConvGeometry _geometry;
