@@ -71,7 +71,7 @@ internal static unsafe class Gemm
             bool splitRows = rowTiles >= columnTiles || rowTiles >= 4 * threads;
             int tiles = splitRows ? rowTiles : columnTiles, size = splitRows ? MR : NR, extent = splitRows ? m : n;
             int tilesPerThread = (tiles + threads - 1) / threads;
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            Workers.Run(threads, t =>
             {
                 int start = Math.Min(extent, t * tilesPerThread * size), end = Math.Min(extent, (t + 1) * tilesPerThread * size);
                 if (start < end)

@@ -18,7 +18,7 @@ internal static unsafe class ParallelRanges
             return;
         }
         int chunk = (count + threads - 1) / threads;
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        Workers.Run(threads, t =>
         {
             int start = t * chunk, end = Math.Min(count, start + chunk);
             if (start < end)
