@@ -25,7 +25,14 @@ internal sealed class MaxPool2d : Function
     {
         // self: zeros.index_add_(argmax, grad)
         var inputGrad = Tensor.EmptyOwned((int[])_inputShape.Clone());
-        Pooling.MaxBackward(grad.AsReadOnlySpan(), _argmax.AsSpan(0, grad.Length), inputGrad.AsSpan(), _inputShape[0] * _inputShape[1]);
+        if (_geometry is { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0 })
+        {
+            Pooling.MaxBackward2x2(grad.AsReadOnlySpan(), _argmax.AsSpan(0, grad.Length), _geometry, inputGrad.AsSpan());
+        }
+        else
+        {
+            Pooling.MaxBackward(grad.AsReadOnlySpan(), _argmax.AsSpan(0, grad.Length), inputGrad.AsSpan(), _inputShape[0] * _inputShape[1]);
+        }
         inputGrads[0] = inputGrad;
     }
 

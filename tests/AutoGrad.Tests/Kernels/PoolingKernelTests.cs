@@ -30,6 +30,14 @@ public sealed class PoolingKernelTests
         var argmax = new int[outLength];
         Pooling.MaxForward(x, g, output, argmax);
 
+        // backward: the one-pass 2x2 gather equals the general scatter of each window's gradient to its arg-max
+        var grad = KernelTestData.Values(outLength, height + width, specials: false);
+        var scattered = new float[x.Length];
+        Pooling.MaxBackward(grad, argmax, scattered, 6);
+        var gathered = Enumerable.Repeat(float.NaN, x.Length).ToArray(); // every position must be written
+        Pooling.MaxBackward2x2(grad, argmax, g, gathered);
+        CollectionAssert.AreEqual(scattered, gathered, "2x2 backward");
+
         for (int p = 0; p < 6; p++)
         {
             for (int y = 0; y < g.OutHeight; y++)
