@@ -135,14 +135,7 @@ internal static unsafe class Convolution
         var padded = Buffers.BufferPool.RentFloats(g.Channels * hp * wp);
         fixed (float* ps = sample, pp = padded, pc = columns)
         {
-            ShortRows.Clear(pp, g.Channels * hp * wp);
-            for (int c = 0; c < g.Channels; c++)
-            {
-                for (int h = 0; h < g.Height; h++)
-                {
-                    ShortRows.Copy(pp + ((long)c * hp + h + g.PadH) * wp + g.PadW, ps + ((long)c * g.Height + h) * g.Width, g.Width);
-                }
-            }
+            PaddedPlanes.Pad(ps, g.Channels, g.Height, g.Width, g.PadH, g.PadW, pp);
             for (int r = 0; r < g.PatchSize; r++)
             {
                 int c = r / (g.KernelH * g.KernelW), i = r / g.KernelW % g.KernelH, j = r % g.KernelW;
@@ -174,13 +167,7 @@ internal static unsafe class Convolution
                     ShortRows.Add(plane + (long)y * g.StrideH * wp, row + y * ow, ow);
                 }
             }
-            for (int c = 0; c < g.Channels; c++)
-            {
-                for (int h = 0; h < g.Height; h++)
-                {
-                    ShortRows.Copy(ps + ((long)c * g.Height + h) * g.Width, pp + ((long)c * hp + h + g.PadH) * wp + g.PadW, g.Width);
-                }
-            }
+            PaddedPlanes.Unpad(pp, g.Channels, g.Height, g.Width, g.PadH, g.PadW, ps);
         }
         Buffers.BufferPool.ReturnFloats(padded);
     }

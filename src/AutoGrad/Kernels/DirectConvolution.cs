@@ -38,7 +38,7 @@ internal static unsafe class DirectConvolution
         int hp = g.Height + 2 * g.PadH, wp = g.Width + 2 * g.PadW;
         fixed (float* ps = sample, pw = weight, pb = bias, po = output, pp = scratch)
         {
-            Pad(ps, g.Channels, g.Height, g.Width, g.PadH, g.PadW, pp);
+            PaddedPlanes.Pad(ps, g.Channels, g.Height, g.Width, g.PadH, g.PadW, pp, Slack);
             Correlate(pp, g.Channels, hp, wp, g.PadH, g.PadH + g.Height, g.KernelH, g.KernelW, pw, outChannels, g.OutHeight, g.OutWidth,
                 bias.IsEmpty ? null : pb, relu, po);
         }
@@ -55,7 +55,7 @@ internal static unsafe class DirectConvolution
         int hp = g.OutHeight + 2 * padH, wp = g.OutWidth + 2 * padW;
         fixed (float* pg = outputGrad, pw = flippedWeight, px = sampleGrad, pp = scratch)
         {
-            Pad(pg, outChannels, g.OutHeight, g.OutWidth, padH, padW, pp);
+            PaddedPlanes.Pad(pg, outChannels, g.OutHeight, g.OutWidth, padH, padW, pp, Slack);
             Correlate(pp, outChannels, hp, wp, padH, padH + g.OutHeight, g.KernelH, g.KernelW, pw, g.Channels, g.Height, g.Width, null, false, px);
         }
     }
@@ -82,7 +82,7 @@ internal static unsafe class DirectConvolution
         fixed (float* ps = sample, pg = outputGrad, pl = lanePartials, pp = scratch)
         fixed (int* po = offsets)
         {
-            Pad(ps, g.Channels, g.Height, g.Width, g.PadH, g.PadW, pp);
+            PaddedPlanes.Pad(ps, g.Channels, g.Height, g.Width, g.PadH, g.PadW, pp, Slack);
             for (int o0 = 0; o0 < outChannels; o0 += 4)
             {
                 for (int t0 = 0; t0 < taps; t0 += 4)
@@ -160,20 +160,6 @@ internal static unsafe class DirectConvolution
     {
         float* target = lanes + accumulator * 16;
         Vector512.Store(accumulate ? Vector512.Load(target) + sum : sum, target);
-    }
-
-    /// <summary>Copies [channels, h, w] planes into zeroed [h + 2 padH, w + 2 padW] planes, plus zeroed slack.</summary>
-    private static void Pad(float* source, int channels, int h, int w, int padH, int padW, float* padded)
-    {
-        int hp = h + 2 * padH, wp = w + 2 * padW;
-        ShortRows.Clear(padded, channels * hp * wp + Slack);
-        for (int c = 0; c < channels; c++)
-        {
-            for (int y = 0; y < h; y++)
-            {
-                ShortRows.Copy(padded + ((long)c * hp + y + padH) * wp + padW, source + ((long)c * h + y) * w, w);
-            }
-        }
     }
 
     /// <summary>

@@ -273,7 +273,8 @@ internal sealed class Conv2d : Function
                 if (partials is not null)
                 {
                     // weight: gradT @ cols^T for the group
-                    RowDots.Multiply(gradT, allColumns.AsSpan(group * perGroup, k * width), partials.AsSpan(group * o * k, o * k), o, k, width, accumulate: false);
+                    Gemm.Multiply(gradT, allColumns.AsSpan(group * perGroup, k * width), partials.AsSpan(group * o * k, o * k), o, k, width,
+                        transB: true, serial: serial);
                 }
                 if (columnGrad is not null)
                 {
