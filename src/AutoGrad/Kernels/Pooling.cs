@@ -210,25 +210,76 @@ internal static unsafe class Pooling
             float* target = inputGrad + (long)p * plane;
             for (int y = 0; y < oh; y++)
             {
-                float* upper = target + 2 * y * width, lower = upper + width;
+                float* upper = target + 2 * y * width;
                 int top = p * plane + 2 * y * width, o = (p * oh + y) * ow;
-                for (int xo = 0; xo < ow; xo++)
+                // Vectors of 8 windows, the last one overlapping the previous where ow is not a multiple of 8 (the
+                // overlap writes the same values twice); rows narrower than 8 windows go one window at a time.
+                if (Avx2.IsSupported && ow >= 8)
                 {
-                    int winner = argmax[o + xo] - top - 2 * xo; // 0, 1 (upper row) or width, width + 1 (lower row)
-                    float value = grad[o + xo];
-                    upper[2 * xo] = winner == 0 ? value : 0f;
-                    upper[2 * xo + 1] = winner == 1 ? value : 0f;
-                    lower[2 * xo] = winner == width ? value : 0f;
-                    lower[2 * xo + 1] = winner == width + 1 ? value : 0f;
+                    for (int xo = 0; ; xo = Math.Min(xo + 8, ow - 8))
+                    {
+                        ScatterWindows8(grad + o + xo, argmax + o + xo, top + 2 * xo, width, upper + 2 * xo);
+                        if (xo == ow - 8)
+                        {
+                            break;
+                        }
+                    }
+                }
+                else
+                {
+                    for (int xo = 0; xo < ow; xo++)
+                    {
+                        ScatterWindow(grad[o + xo], argmax[o + xo] - top - 2 * xo, width, upper + 2 * xo);
+                    }
                 }
                 for (int x = 2 * ow; x < width; x++)
                 {
                     upper[x] = 0f;
-                    lower[x] = 0f;
+                    upper[width + x] = 0f;
                 }
             }
             new Span<float>(target + 2 * oh * width, plane - 2 * oh * width).Clear(); // an odd last row
         }
+    }
+
+    /// <summary>
+    /// Writes one window's 2x2 input gradient: the value where the window's maximum was (<paramref name="winner"/> is
+    /// 0, 1, width or width + 1 from the window's top-left corner), +0 elsewhere. Masks instead of branches: which
+    /// position wins is data-dependent, and mispredicted branches cost more than the whole write.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ScatterWindow(float value, int winner, int width, float* upper)
+    {
+        int bits = BitConverter.SingleToInt32Bits(value);
+        upper[0] = BitConverter.Int32BitsToSingle(bits & -Convert.ToInt32(winner == 0));
+        upper[1] = BitConverter.Int32BitsToSingle(bits & -Convert.ToInt32(winner == 1));
+        upper[width] = BitConverter.Int32BitsToSingle(bits & -Convert.ToInt32(winner == width));
+        upper[width + 1] = BitConverter.Int32BitsToSingle(bits & -Convert.ToInt32(winner == width + 1));
+    }
+
+    /// <summary><see cref="ScatterWindow"/> for 8 neighbouring windows: 16 values of the upper row and 16 of the lower.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ScatterWindows8(float* grad, int* argmax, int corner, int width, float* upper)
+    {
+        var values = Vector256.Load(grad);
+        // Offset of each winner from its window's corner: window j starts at corner + 2j.
+        var winner = Vector256.Load(argmax) - Vector256.Create(corner) - Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+        var upperLeft = values & Vector256.Equals(winner, Vector256<int>.Zero).AsSingle();
+        var upperRight = values & Vector256.Equals(winner, Vector256<int>.One).AsSingle();
+        var lowerLeft = values & Vector256.Equals(winner, Vector256.Create(width)).AsSingle();
+        var lowerRight = values & Vector256.Equals(winner, Vector256.Create(width + 1)).AsSingle();
+        StoreInterleaved(upperLeft, upperRight, upper);
+        StoreInterleaved(lowerLeft, lowerRight, upper + width);
+    }
+
+    /// <summary>Stores even[0], odd[0], even[1], odd[1], ... (16 floats).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreInterleaved(Vector256<float> even, Vector256<float> odd, float* destination)
+    {
+        var low = Avx.UnpackLow(even, odd);   // e0 o0 e1 o1 | e4 o4 e5 o5
+        var high = Avx.UnpackHigh(even, odd); // e2 o2 e3 o3 | e6 o6 e7 o7
+        Avx.Store(destination, Avx.Permute2x128(low, high, 0x20));
+        Avx.Store(destination + 8, Avx.Permute2x128(low, high, 0x31));
     }
 
     public static void AvgForward(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> output)
