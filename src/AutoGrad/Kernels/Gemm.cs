@@ -26,7 +26,7 @@ internal static unsafe class Gemm
     private const int KC = 256;
     private const int MC = 96;
     private const int NC = 2048;
-    private const long ParallelThreshold = 1L << 20; // multiply-adds below which threads cost more than they save
+    private const long ParallelThreshold = 1L << 23; // multiply-adds below which threads cost more than they save
 
     /// <summary>
     /// C[m, n] = op(A)[m, k] * op(B)[k, n], or C += that when <paramref name="accumulate"/>. A is stored [m, k]

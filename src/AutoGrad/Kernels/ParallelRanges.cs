@@ -7,7 +7,7 @@ namespace AutoGrad.Kernels;
 /// </summary>
 internal static unsafe class ParallelRanges
 {
-    private const long Threshold = 1L << 17; // element operations below which one thread is faster
+    private const long Threshold = 1L << 19; // element operations below which one thread is faster
 
     public static void For(int count, long work, Action<int, int> body)
     {

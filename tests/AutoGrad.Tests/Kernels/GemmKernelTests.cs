@@ -19,7 +19,7 @@ public sealed class GemmKernelTests
             yield return [Sizes[generator.NextInt(8)], s, Sizes[generator.NextInt(Sizes.Length)]];
             yield return [Sizes[generator.NextInt(Sizes.Length)], Sizes[generator.NextInt(8)], s];
         }
-        yield return [130, 300, 40]; // large enough for the parallel path
+        yield return [130, 300, 240]; // large enough for the parallel path
         yield return [128, 256, 784]; // a training shape: several depth blocks
     }
 
