@@ -410,6 +410,24 @@ public static partial class F
         _ => throw new ArgumentOutOfRangeException(nameof(reduction), CallSite.Tag($"Loss: unknown reduction {reduction}.")),
     };
 
+    /// <summary>
+    /// Returns <paramref name="reduced"/>. The per-row losses it was summed from were made here and only the graph can
+    /// reach them (their sum's backward does not read them), so their buffer goes back to the pool when their node is
+    /// released, or now when no graph was recorded.
+    /// </summary>
+    private static Variable RecyclingLosses(Variable losses, Variable reduced)
+    {
+        if (losses.GradFn is { } node)
+        {
+            node.RecycleOutputOnRelease(losses.Value);
+        }
+        else
+        {
+            Buffers.BufferPool.Return(losses.Value);
+        }
+        return reduced;
+    }
+
     private static Variable ReduceClassLoss(Variable losses, int[] targets, int ignoreIndex, Reduction reduction)
     {
         switch (reduction)
@@ -420,9 +438,9 @@ public static partial class F
                 {
                     counted += t == ignoreIndex ? 0 : 1;
                 }
-                return Div(Sum(losses), counted);
+                return Div(RecyclingLosses(losses, Sum(losses)), counted);
             case Reduction.Sum:
-                return Sum(losses);
+                return RecyclingLosses(losses, Sum(losses));
             case Reduction.None:
                 return losses;
             default:

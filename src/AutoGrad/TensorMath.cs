@@ -65,20 +65,22 @@ internal static class TensorMath
     /// <summary>The shape after reducing <paramref name="dims"/>: those dims become 1, or disappear without keepDim.</summary>
     public static int[] ReducedShape(ReadOnlySpan<int> shape, ReadOnlySpan<int> dims, bool keepDim)
     {
-        var result = new List<int>(shape.Length);
+        int rank = 0;
+        for (int d = 0; d < shape.Length; d++)
+        {
+            rank += keepDim || !dims.Contains(d) ? 1 : 0;
+        }
+        var result = new int[rank];
+        int next = 0;
         for (int d = 0; d < shape.Length; d++)
         {
             bool reduced = dims.Contains(d);
-            if (!reduced)
+            if (!reduced || keepDim)
             {
-                result.Add(shape[d]);
-            }
-            else if (keepDim)
-            {
-                result.Add(1);
+                result[next++] = reduced ? 1 : shape[d];
             }
         }
-        return result.ToArray();
+        return result;
     }
 
     public static Tensor Permute(Tensor x, int[] permutation)

@@ -10,7 +10,7 @@ internal abstract class Function
     internal Variable[] Inputs { get; private set; } = [];
 
     /// <summary>Whether input i requires a gradient; backward skips the work for those that do not.</summary>
-    internal bool[] NeedsInputGrad { get; private set; } = [];
+    internal InputFlags NeedsInputGrad { get; private set; }
 
     /// <summary>True once a backward pass without retainGraph has freed this node.</summary>
     internal bool Released { get; private set; }
@@ -86,14 +86,8 @@ internal abstract class Function
             ReleaseSaved(); // nothing will call backward, so saved tensors (and pooled buffers) go back now
             return new Variable(result);
         }
-        bool any = false;
-        var needs = new bool[inputs.Length];
-        for (int i = 0; i < inputs.Length; i++)
-        {
-            needs[i] = inputs[i].RequiresGrad;
-            any |= needs[i];
-        }
-        if (!any)
+        var needs = InputFlags.RequiringGrad(inputs);
+        if (!needs.Any)
         {
             ReleaseSaved();
             return new Variable(result);
@@ -102,4 +96,52 @@ internal abstract class Function
         NeedsInputGrad = needs;
         return new Variable(result, this);
     }
+}
+
+/// <summary>
+/// One flag per input of a node, recorded when the op runs (a leaf's RequiresGrad may change later): bits of an int
+/// for up to 32 inputs, so recording a node allocates no flag array; an array only for wider ops (a long Concat).
+/// </summary>
+internal readonly struct InputFlags
+{
+    private readonly int _bits;
+    private readonly bool[]? _wide;
+
+    private InputFlags(int bits, bool[]? wide, int length)
+    {
+        _bits = bits;
+        _wide = wide;
+        Length = length;
+    }
+
+    /// <summary>The flags' RequiresGrad of each input.</summary>
+    public static InputFlags RequiringGrad(Variable[] inputs)
+    {
+        if (inputs.Length <= 32)
+        {
+            int bits = 0;
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                bits |= inputs[i].RequiresGrad ? 1 << i : 0;
+            }
+            return new InputFlags(bits, null, inputs.Length);
+        }
+        var wide = new bool[inputs.Length];
+        bool any = false;
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            wide[i] = inputs[i].RequiresGrad;
+            any |= wide[i];
+        }
+        return new InputFlags(any ? 1 : 0, wide, inputs.Length);
+    }
+
+    /// <summary>The number of inputs.</summary>
+    public int Length { get; }
+
+    /// <summary>Whether some input has its flag set.</summary>
+    public bool Any => _bits != 0;
+
+    /// <summary>The flag of input <paramref name="index"/>.</summary>
+    public bool this[int index] => _wide is not null ? _wide[index] : (_bits >> index & 1) != 0;
 }

@@ -10,8 +10,11 @@ namespace AutoGrad.Buffers;
 /// </summary>
 internal static class BufferPool
 {
-    /// <summary>Smaller requests are ordinary allocations: cheap in the GC's youngest generation and not worth a lock.</summary>
-    public const int MinPooledLength = 256;
+    /// <summary>
+    /// Smaller requests are ordinary allocations. Small buffers are pooled too (bias gradients, per-row losses), so a
+    /// training step allocates almost nothing; below 16 floats the lock costs more than the allocation.
+    /// </summary>
+    public const int MinPooledLength = 16;
 
     private static readonly SizeClassPool<float> Floats = new(MinPooledLength, 32);
     private static readonly SizeClassPool<int> Ints = new(MinPooledLength, 16);
@@ -95,6 +98,12 @@ internal static class BufferPool
             Floats.Release(buffer);
         }
     }
+
+    /// <summary>
+    /// Forgets a pooled buffer that now belongs to user code (a model's output): it is never given back, so it stops
+    /// counting as handed out, and the GC frees it with its tensor.
+    /// </summary>
+    public static void Disown(float[] buffer) => Floats.Release(buffer);
 
     /// <summary>Counters of the float pool (the int pool only holds pooling arg-max indices).</summary>
     public static (int Pooled, long PooledBytes, int InUse, long InUseBytes, long PeakBytes, long Rents, long Reuses) Counters()

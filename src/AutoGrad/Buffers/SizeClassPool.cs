@@ -1,13 +1,15 @@
 namespace AutoGrad.Buffers;
 
 /// <summary>
-/// Arrays in power-of-two size classes, kept in per-class stacks under one lock. Unlike ArrayPool.Shared it is never
+/// Arrays in size classes four per power of two (2^k times 1.25, 1.5, 1.75 and 2, so a rent wastes at most a fifth),
+/// kept in per-class stacks under one lock. Unlike ArrayPool.Shared it is never
 /// trimmed by the garbage collector, and unlike ArrayPool.Create it counts what it holds, for
 /// <see cref="Memory.Report"/>. An array that is rented and never returned is simply collected by the GC.
 /// </summary>
 internal sealed class SizeClassPool<T>(int minimumLength, int maxPerClass)
 {
-    private const int MaxClass = 30; // 2^30 elements; larger requests are allocated exactly and never pooled
+    private const int MaxLength = 1 << 30; // larger requests are allocated exactly and never pooled
+    private const int ClassCount = (30 - 2) * 4;
     private readonly Stack<T[]>[] _classes = CreateClasses();
     private readonly Lock _lock = new();
     private readonly int _elementSize = System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
@@ -17,12 +19,12 @@ internal sealed class SizeClassPool<T>(int minimumLength, int maxPerClass)
     /// <summary>An array of at least <paramref name="length"/> elements (contents undefined).</summary>
     public T[] Rent(int length)
     {
-        if (length < minimumLength || length > 1 << MaxClass)
+        if (length < minimumLength || length > MaxLength)
         {
             return GC.AllocateUninitializedArray<T>(length);
         }
-        int sizeClass = length <= 1 ? 0 : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)(length - 1));
-        long bytes = (long)_elementSize << sizeClass;
+        int sizeClass = ClassOf(length, out int size);
+        long bytes = (long)_elementSize * size;
         lock (_lock)
         {
             _rents++;
@@ -37,19 +39,42 @@ internal sealed class SizeClassPool<T>(int minimumLength, int maxPerClass)
             }
             _peakBytes = Math.Max(_peakBytes, _pooledBytes + _inUseBytes);
         }
-        return GC.AllocateUninitializedArray<T>(1 << sizeClass);
+        return GC.AllocateUninitializedArray<T>(size);
+    }
+
+    /// <summary>
+    /// The class of a request of <paramref name="length"/> (at least 5) elements and the array size it is served with:
+    /// for 2^k &lt; length &lt;= 2^(k+1), the next multiple of 2^(k-2).
+    /// </summary>
+    private static int ClassOf(int length, out int size)
+    {
+        int k = System.Numerics.BitOperations.Log2((uint)(length - 1));
+        int step = 1 << (k - 2);
+        int multiple = (length + step - 1) / step; // 5..8
+        size = multiple * step;
+        return (k - 2) * 4 + multiple - 5;
+    }
+
+    /// <summary>The class of an array of exactly <paramref name="length"/> elements, or -1 when no rent gives that size.</summary>
+    private int ClassOfArray(int length)
+    {
+        if (length < minimumLength || length > MaxLength)
+        {
+            return -1;
+        }
+        int sizeClass = ClassOf(length, out int size);
+        return size == length ? sizeClass : -1;
     }
 
     /// <summary>Takes back an array from <see cref="Rent"/>; arrays of other sizes (or a full class) are left to the GC.</summary>
     public void Return(T[] array)
     {
-        int length = array.Length;
-        if (length < minimumLength || length > 1 << MaxClass || !System.Numerics.BitOperations.IsPow2(length))
+        int sizeClass = ClassOfArray(array.Length);
+        if (sizeClass < 0)
         {
             return;
         }
-        int sizeClass = System.Numerics.BitOperations.Log2((uint)length);
-        long bytes = (long)_elementSize << sizeClass;
+        long bytes = (long)_elementSize * array.Length;
         lock (_lock)
         {
             _inUseCount--;
@@ -66,7 +91,7 @@ internal sealed class SizeClassPool<T>(int minimumLength, int maxPerClass)
     /// <summary>Forgets an array that will never come back (its tensor now belongs to a user-visible owner).</summary>
     public void Release(T[] array)
     {
-        if (array.Length >= minimumLength && System.Numerics.BitOperations.IsPow2(array.Length))
+        if (ClassOfArray(array.Length) >= 0)
         {
             lock (_lock)
             {
@@ -87,7 +112,7 @@ internal sealed class SizeClassPool<T>(int minimumLength, int maxPerClass)
 
     private static Stack<T[]>[] CreateClasses()
     {
-        var classes = new Stack<T[]>[MaxClass + 1];
+        var classes = new Stack<T[]>[ClassCount];
         for (int i = 0; i < classes.Length; i++)
         {
             classes[i] = new Stack<T[]>();

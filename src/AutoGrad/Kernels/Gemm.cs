@@ -70,27 +70,36 @@ internal static unsafe class Gemm
                 Block(job, 0, m, 0, n, accumulate);
                 return;
             }
-            // One parallel region per call: each thread owns a band of whole MR-row tiles (or, when C has few rows,
-            // of whole NR-column tiles) and packs its own panels, so threads never wait on each other inside.
-            bool splitRows = rowTiles >= columnTiles || rowTiles >= 4 * threads;
-            int tiles = splitRows ? rowTiles : columnTiles, size = splitRows ? MR : NR, extent = splitRows ? m : n;
-            int tilesPerThread = (tiles + threads - 1) / threads;
-            Workers.Run(threads, t =>
-            {
-                int start = Math.Min(extent, t * tilesPerThread * size), end = Math.Min(extent, (t + 1) * tilesPerThread * size);
-                if (start < end)
-                {
-                    if (splitRows)
-                    {
-                        Block(job, start, end, 0, n, accumulate);
-                    }
-                    else
-                    {
-                        Block(job, 0, m, start, end, accumulate);
-                    }
-                }
-            });
+            MultiplyInParallel(job, threads, rowTiles, columnTiles, accumulate);
         }
+    }
+
+    /// <summary>
+    /// One parallel region per call: each thread owns a band of whole MR-row tiles (or, when C has few rows, of whole
+    /// NR-column tiles) and packs its own panels, so threads never wait on each other inside. A method of its own so
+    /// that the serial path does not allocate the closure.
+    /// </summary>
+    private static void MultiplyInParallel(Job job, int threads, int rowTiles, int columnTiles, bool accumulate)
+    {
+        int m = job.M, n = job.N;
+        bool splitRows = rowTiles >= columnTiles || rowTiles >= 4 * threads;
+        int tiles = splitRows ? rowTiles : columnTiles, size = splitRows ? MR : NR, extent = splitRows ? m : n;
+        int tilesPerThread = (tiles + threads - 1) / threads;
+        Workers.Run(threads, t =>
+        {
+            int start = Math.Min(extent, t * tilesPerThread * size), end = Math.Min(extent, (t + 1) * tilesPerThread * size);
+            if (start < end)
+            {
+                if (splitRows)
+                {
+                    Block(job, start, end, 0, n, accumulate);
+                }
+                else
+                {
+                    Block(job, 0, m, start, end, accumulate);
+                }
+            }
+        });
     }
 
     /// <summary>
@@ -152,6 +161,10 @@ internal static unsafe class Gemm
 
     private readonly struct Job(float* a, float* b, float* c, int m, int n, int k, bool transA, bool transB)
     {
+        public int M => m;
+
+        public int N => n;
+
         public int K => k;
 
         /// <summary>Packs B[p0..p0+kc, j0..j0+nc] into column panels: panel q holds kc rows of NR values, zero padded.</summary>

@@ -17,6 +17,12 @@ internal static unsafe class ParallelRanges
             body(0, count);
             return;
         }
+        InParallel(count, threads, body);
+    }
+
+    // A method of its own so that the single-thread path does not allocate the closure.
+    private static void InParallel(int count, int threads, Action<int, int> body)
+    {
         int chunk = (count + threads - 1) / threads;
         Workers.Run(threads, t =>
         {

@@ -87,6 +87,10 @@ public sealed class Sequential : Module
             }
             x = y;
         }
+        if (owned is not null)
+        {
+            Buffers.BufferPool.Disown(owned.Value.Buffer); // the output is the caller's now
+        }
         return x;
     }
 

@@ -333,13 +333,17 @@ internal sealed class Conv2d : Function
     {
         if (count >= 2 * Parallelism.MaxThreads)
         {
-            ParallelRanges.For(count, count * workPerItem, (start, end) => body(start, end, true));
+            ForGroupsInParallel(count, workPerItem, body);
         }
         else
         {
             body(0, count, false);
         }
     }
+
+    // A method of its own so that the single-thread path does not allocate the closure.
+    private static void ForGroupsInParallel(int count, long workPerItem, Action<int, int, bool> body)
+        => ParallelRanges.For(count, count * workPerItem, (start, end) => body(start, end, true));
 
     protected override void ReleaseSaved()
     {

@@ -50,7 +50,7 @@ internal sealed class Linear : Function
             BackwardAffine(grad, inputGrads);
             return;
         }
-        var masked = Buffers.BufferPool.Rent((int[])grad.ShapeArray.Clone());
+        var masked = Buffers.BufferPool.Rent(grad.ShapeArray); // shares the shape array: neither tensor changes it
         Map.Apply(default(ReluBackwardMap), grad.AsReadOnlySpan(), _activated.AsReadOnlySpan(), masked.AsSpan());
         BackwardAffine(masked, inputGrads);
         Buffers.BufferPool.Return(masked);

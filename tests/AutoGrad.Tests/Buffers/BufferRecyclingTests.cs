@@ -12,7 +12,7 @@ namespace AutoGrad.Tests.Buffers;
 [DoNotParallelize]
 public sealed class BufferRecyclingTests
 {
-    // Every activation and gradient of this model at batch 8 is above the pool's 256-float threshold.
+    // Every activation and gradient of this model at batch 8 is above the pool's 16-float threshold.
     private static Sequential SmallLeNet(Generator g) => new(
         new Conv2d(1, 6, 5, padding: 2, generator: g), new ReLU(), new MaxPool2d(2), new Flatten(),
         new Linear(6 * 14 * 14, 128, generator: g), new ReLU(), new Linear(128, 10, generator: g));
@@ -46,7 +46,10 @@ public sealed class BufferRecyclingTests
         var after = Memory.Report();
 
         Assert.IsTrue(after.Rents - before.Rents > 20 * 10, $"the steps should rent their large buffers: {before} -> {after}");
-        Assert.AreEqual(after.Rents - before.Rents, after.Reuses - before.Reuses, $"every rent after warm-up is served from the pool: {before} -> {after}");
+        // Every rent after warm-up is served from the pool except at most one per step: the logits the model hands to the
+        // caller, who may keep them, so that buffer never comes back (the pool is shared: earlier tests may have left spares).
+        long misses = (after.Rents - before.Rents) - (after.Reuses - before.Reuses);
+        Assert.IsTrue(misses <= 20, $"{misses} rents missed the pool in 20 steps: {before} -> {after}");
         Assert.AreEqual(before.LiveTensorBuffers, after.LiveTensorBuffers, $"no buffer stays out: {before} -> {after}");
     }
 
@@ -202,7 +205,9 @@ public sealed class BufferRecyclingTests
             CollectionAssert.AreEqual(reference, model.Call(images).Value.ToArray());
         }
         var after = Memory.Report();
-        Assert.AreEqual(after.Rents - before.Rents, after.Reuses - before.Reuses, $"{before} -> {after}");
+        long misses = (after.Rents - before.Rents) - (after.Reuses - before.Reuses);
+        Assert.IsTrue(misses <= 10, $"{misses} rents missed the pool; only the 10 outputs may: {before} -> {after}");
+        Assert.AreEqual(before.LiveTensorBuffers, after.LiveTensorBuffers, $"the outputs are the caller's, not counted as handed out: {before} -> {after}");
     }
 
     [TestMethod]
