@@ -56,6 +56,24 @@ public sealed class Sequential : Module
     /// </remarks>
     public override Variable Forward(Variable input)
     {
+        t_depth++;
+        try
+        {
+            return ForwardLayers(input);
+        }
+        finally
+        {
+            t_depth--;
+        }
+    }
+
+    // How many Sequential forwards are running on this thread: the output leaves AutoGrad's hands only at the outermost
+    // (an enclosing Sequential gives a nested one's output back, or disowns it, itself).
+    [ThreadStatic]
+    private static int t_depth;
+
+    private Variable ForwardLayers(Variable input)
+    {
         var x = input;
         Variable? owned = null; // x, or the intermediate that x is a view of, when only this chain can reach its buffer
         for (int i = 0; i < _layers.Count; i++)
@@ -87,7 +105,7 @@ public sealed class Sequential : Module
             }
             x = y;
         }
-        if (owned is not null)
+        if (owned is not null && t_depth == 1)
         {
             Buffers.BufferPool.Disown(owned.Value.Buffer); // the output is the caller's now
         }
