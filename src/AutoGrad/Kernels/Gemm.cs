@@ -23,7 +23,7 @@ internal static unsafe class Gemm
     // Panel width: two vectors per row of the micro-tile, 32 floats with AVX-512, else 16. Each element of C is the
     // same chain of fused multiply-adds either way, so both widths give bitwise identical results.
     private static readonly int NR = Vector512.IsHardwareAccelerated ? 32 : 16;
-    private const int KC = 256;
+    private const int KC = 512; // depth block: 512 ran the skinny training shapes (k = 784) 10-20% faster than 256 on 2 threads, squares alike
     private const int MC = 96;
     private const int NC = 2048;
     private const long ParallelThreshold = 1L << 23; // multiply-adds below which threads cost more than they save

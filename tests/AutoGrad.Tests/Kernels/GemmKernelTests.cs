@@ -20,7 +20,8 @@ public sealed class GemmKernelTests
             yield return [Sizes[generator.NextInt(Sizes.Length)], Sizes[generator.NextInt(8)], s];
         }
         yield return [130, 300, 240]; // large enough for the parallel path
-        yield return [128, 256, 784]; // a training shape: several depth blocks
+        yield return [128, 256, 784]; // a training shape: two depth blocks
+        yield return [33, 97, 1100]; // three depth blocks, the last one short
     }
 
     [TestMethod]
