@@ -8,7 +8,7 @@ namespace AutoGrad;
 /// of gradients (that is <see cref="Variable"/>'s job). Memory is ordinary managed memory: nothing to dispose.
 /// </summary>
 /// <remarks>
-/// Op outputs get their buffers from one internal factory, which takes large ones from a pool. A reshaped
+/// Op outputs get their buffers from one internal factory, which takes all but the smallest from a pool. A reshaped
 /// tensor shares its buffer with the source (a view), exactly like <c>torch.reshape</c> on a contiguous tensor.
 /// </remarks>
 public sealed class Tensor

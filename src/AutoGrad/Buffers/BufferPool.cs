@@ -1,7 +1,7 @@
 namespace AutoGrad.Buffers;
 
 /// <summary>
-/// Reuses large buffers: op outputs and gradients (through <see cref="Tensor"/>'s factory), and the scratch of
+/// Reuses buffers: op outputs and gradients (through <see cref="Tensor"/>'s factory), and the scratch of
 /// convolution, pooling and the GEMM packing. Without it every step put megabytes on the large-object heap and forced
 /// full garbage collections. A buffer goes back only where its last reader is known: scratch when the op is done,
 /// gradients when the engine has consumed them (<see cref="Autograd.Engine"/>), intermediate activations of a
