@@ -85,9 +85,18 @@ internal static unsafe class DirectConvolution
             PaddedPlanes.Pad(ps, g.Channels, g.Height, g.Width, g.PadH, g.PadW, pp, Slack);
             for (int o0 = 0; o0 < outChannels; o0 += 4)
             {
+                bool two = outChannels - o0 <= 2; // LeNet's six channels: a last block of two, not four
                 for (int t0 = 0; t0 < taps; t0 += 4)
                 {
-                    WeightBlock(pp, po, wp, g, pg, outChannels, o0, t0, pl + ((long)(o0 / 4) * tapBlocks + t0 / 4) * 256, accumulate);
+                    float* lanes = pl + ((long)(o0 / 4) * tapBlocks + t0 / 4) * 256;
+                    if (two)
+                    {
+                        WeightBlock<Two>(pp, po, wp, g, pg, outChannels, o0, t0, lanes, accumulate);
+                    }
+                    else
+                    {
+                        WeightBlock<Four>(pp, po, wp, g, pg, outChannels, o0, t0, lanes, accumulate);
+                    }
                 }
             }
         }
@@ -108,13 +117,13 @@ internal static unsafe class DirectConvolution
     }
 
     /// <summary>
-    /// Four output channels times four taps: sixteen dot products over the output pixels, each pair of loads feeding
-    /// four multiply-adds. Rows are taken in (at most two) masked vectors, so lanes past the row are zero in both factors.
+    /// Four output channels (two for a last block of one or two) times four taps: sixteen dot products over the output
+    /// pixels, each pair of loads feeding four multiply-adds. Rows are taken in (at most two) masked vectors, so lanes past the row are zero in both factors.
     /// Channels or taps past the end repeat the last one; <see cref="ReduceLanes"/> never reads them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WeightBlock(float* padded, int* offsets, int wp, in ConvGeometry g, float* outputGrad, int outChannels, int o0, int t0,
-        float* lanes, bool accumulate)
+    private static void WeightBlock<TBlock>(float* padded, int* offsets, int wp, in ConvGeometry g, float* outputGrad, int outChannels, int o0, int t0,
+        float* lanes, bool accumulate) where TBlock : struct, IChannelBlock
     {
         int oh = g.OutHeight, ow = g.OutWidth, plane = oh * ow, taps = g.PatchSize;
         float* d0 = outputGrad + (long)o0 * plane, d1 = outputGrad + (long)Math.Min(o0 + 1, outChannels - 1) * plane;
@@ -141,18 +150,25 @@ internal static unsafe class DirectConvolution
                 u = Avx512F.MaskLoad(d1 + dy, mask, zero);
                 a10 = Vector512.FusedMultiplyAdd(u, v0, a10); a11 = Vector512.FusedMultiplyAdd(u, v1, a11);
                 a12 = Vector512.FusedMultiplyAdd(u, v2, a12); a13 = Vector512.FusedMultiplyAdd(u, v3, a13);
-                u = Avx512F.MaskLoad(d2 + dy, mask, zero);
-                a20 = Vector512.FusedMultiplyAdd(u, v0, a20); a21 = Vector512.FusedMultiplyAdd(u, v1, a21);
-                a22 = Vector512.FusedMultiplyAdd(u, v2, a22); a23 = Vector512.FusedMultiplyAdd(u, v3, a23);
-                u = Avx512F.MaskLoad(d3 + dy, mask, zero);
-                a30 = Vector512.FusedMultiplyAdd(u, v0, a30); a31 = Vector512.FusedMultiplyAdd(u, v1, a31);
-                a32 = Vector512.FusedMultiplyAdd(u, v2, a32); a33 = Vector512.FusedMultiplyAdd(u, v3, a33);
+                if (TBlock.Channels > 2)
+                {
+                    u = Avx512F.MaskLoad(d2 + dy, mask, zero);
+                    a20 = Vector512.FusedMultiplyAdd(u, v0, a20); a21 = Vector512.FusedMultiplyAdd(u, v1, a21);
+                    a22 = Vector512.FusedMultiplyAdd(u, v2, a22); a23 = Vector512.FusedMultiplyAdd(u, v3, a23);
+                    u = Avx512F.MaskLoad(d3 + dy, mask, zero);
+                    a30 = Vector512.FusedMultiplyAdd(u, v0, a30); a31 = Vector512.FusedMultiplyAdd(u, v1, a31);
+                    a32 = Vector512.FusedMultiplyAdd(u, v2, a32); a33 = Vector512.FusedMultiplyAdd(u, v3, a33);
+                }
             }
         }
         StoreLanes(lanes, 0, a00, accumulate); StoreLanes(lanes, 1, a01, accumulate); StoreLanes(lanes, 2, a02, accumulate); StoreLanes(lanes, 3, a03, accumulate);
         StoreLanes(lanes, 4, a10, accumulate); StoreLanes(lanes, 5, a11, accumulate); StoreLanes(lanes, 6, a12, accumulate); StoreLanes(lanes, 7, a13, accumulate);
-        StoreLanes(lanes, 8, a20, accumulate); StoreLanes(lanes, 9, a21, accumulate); StoreLanes(lanes, 10, a22, accumulate); StoreLanes(lanes, 11, a23, accumulate);
-        StoreLanes(lanes, 12, a30, accumulate); StoreLanes(lanes, 13, a31, accumulate); StoreLanes(lanes, 14, a32, accumulate); StoreLanes(lanes, 15, a33, accumulate);
+        if (TBlock.Channels > 2)
+        {
+            // a block of two leaves these accumulators' lanes unwritten; ReduceLanes never reads channels past the last
+            StoreLanes(lanes, 8, a20, accumulate); StoreLanes(lanes, 9, a21, accumulate); StoreLanes(lanes, 10, a22, accumulate); StoreLanes(lanes, 11, a23, accumulate);
+            StoreLanes(lanes, 12, a30, accumulate); StoreLanes(lanes, 13, a31, accumulate); StoreLanes(lanes, 14, a32, accumulate); StoreLanes(lanes, 15, a33, accumulate);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -163,29 +179,69 @@ internal static unsafe class DirectConvolution
     }
 
     /// <summary>
-    /// output [O, oh, ow] = sum over (c, i, j) of weight[o, c, i, j] * padded[c, y + i, x + j], four output channels and
-    /// one output row (two vectors) at a time. Lanes past <paramref name="ow"/> read neighbouring values and are never stored.
-    /// Padded rows outside [<paramref name="top"/>, <paramref name="bottom"/>) are all zeros and are skipped.
+    /// output [O, oh, ow] = sum over (c, i, j) of weight[o, c, i, j] * padded[c, y + i, x + j], one output row and a
+    /// register block of output channels at a time: rows of up to 16 pixels are one vector and take eight channels,
+    /// wider rows two vectors and four. Where the channels do not fill the last block, a narrower one (six or four)
+    /// takes them, so LeNet's six channels are not computed as eight. Lanes past <paramref name="ow"/> read
+    /// neighbouring values and are never stored. Padded rows outside [<paramref name="top"/>, <paramref name="bottom"/>)
+    /// are all zeros and are skipped.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Correlate(float* padded, int channels, int hp, int wp, int top, int bottom, int kh, int kw, float* weight, int outChannels,
         int oh, int ow, float* bias, bool relu, float* output)
     {
-        if (ow <= 16)
+        var block = new Correlation(padded, channels, hp, wp, top, bottom, kh, kw, weight, outChannels, oh, ow, bias, relu, output);
+        for (int o0 = 0; o0 < outChannels;)
         {
-            CorrelateNarrow(padded, channels, hp, wp, top, bottom, kh, kw, weight, outChannels, oh, ow, bias, relu, output);
-            return;
+            int rest = outChannels - o0;
+            if (ow <= 16)
+            {
+                if (rest >= 7)
+                {
+                    block.Narrow<Eight>(o0);
+                }
+                else if (rest >= 5)
+                {
+                    block.Narrow<Six>(o0);
+                }
+                else
+                {
+                    block.Narrow<Four>(o0);
+                }
+                o0 += 8;
+            }
+            else if (rest is 5 or 6)
+            {
+                block.Wide<Six>(o0);
+                o0 += 6;
+            }
+            else
+            {
+                block.Wide<Four>(o0);
+                o0 += 4;
+            }
         }
-        int taps = channels * kh * kw;
-        var (low, high) = ShortRows.Masks(ow);
-        for (int o0 = 0; o0 < outChannels; o0 += 4)
+    }
+
+    /// <summary>
+    /// One correlation (<see cref="Correlate"/>'s arguments) run one register block of output channels at a time: the
+    /// block's width is a type, so the accumulators a narrower block does not use compile away.
+    /// </summary>
+    private readonly struct Correlation(float* padded, int channels, int hp, int wp, int top, int bottom, int kh, int kw, float* weight,
+        int outChannels, int oh, int ow, float* bias, bool relu, float* output)
+    {
+        /// <summary>The weights of output channel <paramref name="o"/>, the last one for channels past the end.</summary>
+        private float* WeightsOf(int o) => weight + (long)Math.Min(o, outChannels - 1) * channels * kh * kw;
+
+        /// <summary>Output channels [o0, o0 + TBlock.Channels), two vectors per output row (rows of up to 32 pixels).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Wide<TBlock>(int o0) where TBlock : struct, IChannelBlock
         {
-            float* w0 = weight + (long)o0 * taps, w1 = weight + (long)Math.Min(o0 + 1, outChannels - 1) * taps;
-            float* w2 = weight + (long)Math.Min(o0 + 2, outChannels - 1) * taps, w3 = weight + (long)Math.Min(o0 + 3, outChannels - 1) * taps;
+            var (low, high) = ShortRows.Masks(ow);
+            float* w0 = WeightsOf(o0), w1 = WeightsOf(o0 + 1), w2 = WeightsOf(o0 + 2), w3 = WeightsOf(o0 + 3), w4 = WeightsOf(o0 + 4), w5 = WeightsOf(o0 + 5);
             for (int y = 0; y < oh; y++)
             {
-                Vector512<float> a00 = default, a01 = default, a10 = default, a11 = default;
-                Vector512<float> a20 = default, a21 = default, a30 = default, a31 = default;
+                Vector512<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default;
+                Vector512<float> a30 = default, a31 = default, a40 = default, a41 = default, a50 = default, a51 = default;
                 int tap = 0;
                 for (int c = 0; c < channels; c++)
                 {
@@ -213,6 +269,15 @@ internal static unsafe class DirectConvolution
                             b = Vector512.Create(w3[tap]);
                             a30 = Vector512.FusedMultiplyAdd(b, v0, a30);
                             a31 = Vector512.FusedMultiplyAdd(b, v1, a31);
+                            if (TBlock.Channels > 4)
+                            {
+                                b = Vector512.Create(w4[tap]);
+                                a40 = Vector512.FusedMultiplyAdd(b, v0, a40);
+                                a41 = Vector512.FusedMultiplyAdd(b, v1, a41);
+                                b = Vector512.Create(w5[tap]);
+                                a50 = Vector512.FusedMultiplyAdd(b, v0, a50);
+                                a51 = Vector512.FusedMultiplyAdd(b, v1, a51);
+                            }
                         }
                     }
                 }
@@ -221,24 +286,21 @@ internal static unsafe class DirectConvolution
                 StoreRow(output, o0 + 1, outChannels, oh, ow, rowOffset, a10, a11, low, high, bias, relu);
                 StoreRow(output, o0 + 2, outChannels, oh, ow, rowOffset, a20, a21, low, high, bias, relu);
                 StoreRow(output, o0 + 3, outChannels, oh, ow, rowOffset, a30, a31, low, high, bias, relu);
+                if (TBlock.Channels > 4)
+                {
+                    StoreRow(output, o0 + 4, outChannels, oh, ow, rowOffset, a40, a41, low, high, bias, relu);
+                    StoreRow(output, o0 + 5, outChannels, oh, ow, rowOffset, a50, a51, low, high, bias, relu);
+                }
             }
         }
-    }
 
-    /// <summary>Rows of at most 16 pixels: one vector per row, eight output channels at a time.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void CorrelateNarrow(float* padded, int channels, int hp, int wp, int top, int bottom, int kh, int kw, float* weight, int outChannels,
-        int oh, int ow, float* bias, bool relu, float* output)
-    {
-        int taps = channels * kh * kw;
-        var (low, _) = ShortRows.Masks(ow);
-        for (int o0 = 0; o0 < outChannels; o0 += 8)
+        /// <summary>Output channels [o0, o0 + TBlock.Channels), one vector per output row (rows of up to 16 pixels).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Narrow<TBlock>(int o0) where TBlock : struct, IChannelBlock
         {
-            float* w0 = weight + (long)o0 * taps;
-            float* w1 = weight + (long)Math.Min(o0 + 1, outChannels - 1) * taps, w2 = weight + (long)Math.Min(o0 + 2, outChannels - 1) * taps;
-            float* w3 = weight + (long)Math.Min(o0 + 3, outChannels - 1) * taps, w4 = weight + (long)Math.Min(o0 + 4, outChannels - 1) * taps;
-            float* w5 = weight + (long)Math.Min(o0 + 5, outChannels - 1) * taps, w6 = weight + (long)Math.Min(o0 + 6, outChannels - 1) * taps;
-            float* w7 = weight + (long)Math.Min(o0 + 7, outChannels - 1) * taps;
+            var (low, _) = ShortRows.Masks(ow);
+            float* w0 = WeightsOf(o0), w1 = WeightsOf(o0 + 1), w2 = WeightsOf(o0 + 2), w3 = WeightsOf(o0 + 3);
+            float* w4 = WeightsOf(o0 + 4), w5 = WeightsOf(o0 + 5), w6 = WeightsOf(o0 + 6), w7 = WeightsOf(o0 + 7);
             for (int y = 0; y < oh; y++)
             {
                 Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
@@ -260,10 +322,16 @@ internal static unsafe class DirectConvolution
                             a1 = Vector512.FusedMultiplyAdd(Vector512.Create(w1[tap]), v, a1);
                             a2 = Vector512.FusedMultiplyAdd(Vector512.Create(w2[tap]), v, a2);
                             a3 = Vector512.FusedMultiplyAdd(Vector512.Create(w3[tap]), v, a3);
-                            a4 = Vector512.FusedMultiplyAdd(Vector512.Create(w4[tap]), v, a4);
-                            a5 = Vector512.FusedMultiplyAdd(Vector512.Create(w5[tap]), v, a5);
-                            a6 = Vector512.FusedMultiplyAdd(Vector512.Create(w6[tap]), v, a6);
-                            a7 = Vector512.FusedMultiplyAdd(Vector512.Create(w7[tap]), v, a7);
+                            if (TBlock.Channels > 4)
+                            {
+                                a4 = Vector512.FusedMultiplyAdd(Vector512.Create(w4[tap]), v, a4);
+                                a5 = Vector512.FusedMultiplyAdd(Vector512.Create(w5[tap]), v, a5);
+                            }
+                            if (TBlock.Channels > 6)
+                            {
+                                a6 = Vector512.FusedMultiplyAdd(Vector512.Create(w6[tap]), v, a6);
+                                a7 = Vector512.FusedMultiplyAdd(Vector512.Create(w7[tap]), v, a7);
+                            }
                         }
                     }
                 }
@@ -273,12 +341,44 @@ internal static unsafe class DirectConvolution
                 StoreRow(output, o0 + 1, outChannels, oh, ow, rowOffset, a1, unused, low, unused, bias, relu);
                 StoreRow(output, o0 + 2, outChannels, oh, ow, rowOffset, a2, unused, low, unused, bias, relu);
                 StoreRow(output, o0 + 3, outChannels, oh, ow, rowOffset, a3, unused, low, unused, bias, relu);
-                StoreRow(output, o0 + 4, outChannels, oh, ow, rowOffset, a4, unused, low, unused, bias, relu);
-                StoreRow(output, o0 + 5, outChannels, oh, ow, rowOffset, a5, unused, low, unused, bias, relu);
-                StoreRow(output, o0 + 6, outChannels, oh, ow, rowOffset, a6, unused, low, unused, bias, relu);
-                StoreRow(output, o0 + 7, outChannels, oh, ow, rowOffset, a7, unused, low, unused, bias, relu);
+                if (TBlock.Channels > 4)
+                {
+                    StoreRow(output, o0 + 4, outChannels, oh, ow, rowOffset, a4, unused, low, unused, bias, relu);
+                    StoreRow(output, o0 + 5, outChannels, oh, ow, rowOffset, a5, unused, low, unused, bias, relu);
+                }
+                if (TBlock.Channels > 6)
+                {
+                    StoreRow(output, o0 + 6, outChannels, oh, ow, rowOffset, a6, unused, low, unused, bias, relu);
+                    StoreRow(output, o0 + 7, outChannels, oh, ow, rowOffset, a7, unused, low, unused, bias, relu);
+                }
             }
         }
+    }
+
+    /// <summary>How many output channels one register block holds; a constant per instantiation, so unused accumulators compile away.</summary>
+    private interface IChannelBlock
+    {
+        static abstract int Channels { get; }
+    }
+
+    private readonly struct Eight : IChannelBlock
+    {
+        public static int Channels => 8;
+    }
+
+    private readonly struct Six : IChannelBlock
+    {
+        public static int Channels => 6;
+    }
+
+    private readonly struct Four : IChannelBlock
+    {
+        public static int Channels => 4;
+    }
+
+    private readonly struct Two : IChannelBlock
+    {
+        public static int Channels => 2;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -7,7 +7,8 @@ namespace AutoGrad.Tests.Kernels;
 [TestClass]
 public sealed class DirectConvolutionKernelTests
 {
-    // (channels, height, width, out channels, kernel, padding): LeNet's two layers, a 32-wide row, odd channel counts
+    // (channels, height, width, out channels, kernel, padding): LeNet's two layers, a 32-wide row, odd channel counts,
+    // and channel counts whose last register block is narrower (8 + 5 in a narrow row, 4 + 6 in a wide one, 4 + 4 + 2)
     public static IEnumerable<object[]> Cases() =>
     [
         [1, 28, 28, 6, 5, 2],
@@ -15,6 +16,8 @@ public sealed class DirectConvolutionKernelTests
         [3, 9, 32, 5, 3, 1],
         [2, 7, 5, 3, 3, 2],
         [4, 6, 17, 1, 1, 0],
+        [2, 8, 8, 13, 3, 1],
+        [5, 6, 20, 10, 3, 1],
     ];
 
     [TestMethod]
