@@ -63,15 +63,21 @@ internal static unsafe class DirectConvolution
     /// <summary>Floats of lane partials <see cref="WeightGradient"/> needs: 16 vectors per 4 x 4 block of (channel, tap).</summary>
     public static int LanePartialsLength(in ConvGeometry g, int outChannels) => (outChannels + 3) / 4 * ((g.PatchSize + 3) / 4) * 256;
 
+    /// <summary>Floats of scratch <see cref="WeightGradient"/> needs for <paramref name="count"/> samples: their padded inputs.</summary>
+    public static int WeightScratchLength(in ConvGeometry g, int count) => count * PaddedSampleLength(g) + Slack;
+
+    private static int PaddedSampleLength(in ConvGeometry g) => g.Channels * (g.Height + 2 * g.PadH) * (g.Width + 2 * g.PadW);
+
     /// <summary>
-    /// Adds (or with <paramref name="accumulate"/> false, sets) this sample's contribution to the weight gradient, kept as
-    /// per-lane partial sums: a block's sixteen accumulators are stored whole, so the horizontal additions happen once
-    /// per group of samples in <see cref="ReduceLanes"/> rather than once per sample.
+    /// weightGrad [O, C*kh*kw] = the weight gradient summed over <paramref name="count"/> consecutive samples, given their
+    /// output gradients. Each register block runs over every sample before its sixteen accumulators are stored once, as
+    /// per-lane partial sums; the horizontal additions happen once, in <see cref="ReduceLanes"/>.
     /// </summary>
-    public static void WeightGradient(ReadOnlySpan<float> sample, in ConvGeometry g, ReadOnlySpan<float> outputGrad, int outChannels,
-        Span<float> lanePartials, bool accumulate, Span<float> scratch)
+    public static void WeightGradient(ReadOnlySpan<float> samples, int count, in ConvGeometry g, ReadOnlySpan<float> outputGrads, int outChannels,
+        Span<float> lanePartials, Span<float> weightGrad, Span<float> scratch)
     {
         int hp = g.Height + 2 * g.PadH, wp = g.Width + 2 * g.PadW, taps = g.PatchSize, tapBlocks = (taps + 3) / 4;
+        int padded = PaddedSampleLength(g);
         // where each tap (c, i, j) starts reading the padded input, computed once rather than per block
         var offsets = taps <= 1024 ? stackalloc int[taps] : new int[taps];
         for (int t = 0; t < taps; t++)
@@ -79,10 +85,14 @@ internal static unsafe class DirectConvolution
             int c = t / (g.KernelH * g.KernelW), i = t / g.KernelW % g.KernelH, j = t % g.KernelW;
             offsets[t] = (c * hp + i) * wp + j;
         }
-        fixed (float* ps = sample, pg = outputGrad, pl = lanePartials, pp = scratch)
+        fixed (float* ps = samples, pg = outputGrads, pl = lanePartials, pp = scratch)
         fixed (int* po = offsets)
         {
-            PaddedPlanes.Pad(ps, g.Channels, g.Height, g.Width, g.PadH, g.PadW, pp, Slack);
+            for (int s = 0; s < count; s++)
+            {
+                PaddedPlanes.Pad(ps + (long)s * g.SampleSize, g.Channels, g.Height, g.Width, g.PadH, g.PadW, pp + (long)s * padded, Slack);
+            }
+            var block = new WeightBlocks(pp, padded, count, po, wp, g, pg, outChannels);
             for (int o0 = 0; o0 < outChannels; o0 += 4)
             {
                 bool two = outChannels - o0 <= 2; // LeNet's six channels: a last block of two, not four
@@ -91,19 +101,20 @@ internal static unsafe class DirectConvolution
                     float* lanes = pl + ((long)(o0 / 4) * tapBlocks + t0 / 4) * 256;
                     if (two)
                     {
-                        WeightBlock<Two>(pp, po, wp, g, pg, outChannels, o0, t0, lanes, accumulate);
+                        block.Run<Two>(o0, t0, lanes);
                     }
                     else
                     {
-                        WeightBlock<Four>(pp, po, wp, g, pg, outChannels, o0, t0, lanes, accumulate);
+                        block.Run<Four>(o0, t0, lanes);
                     }
                 }
             }
         }
+        ReduceLanes(lanePartials, g, outChannels, weightGrad);
     }
 
     /// <summary>weightGrad [O, C*kh*kw] = the horizontal sums of <paramref name="lanePartials"/>.</summary>
-    public static void ReduceLanes(ReadOnlySpan<float> lanePartials, in ConvGeometry g, int outChannels, Span<float> weightGrad)
+    private static void ReduceLanes(ReadOnlySpan<float> lanePartials, in ConvGeometry g, int outChannels, Span<float> weightGrad)
     {
         int taps = g.PatchSize, tapBlocks = (taps + 3) / 4;
         for (int o = 0; o < outChannels; o++)
@@ -118,64 +129,65 @@ internal static unsafe class DirectConvolution
 
     /// <summary>
     /// Four output channels (two for a last block of one or two) times four taps: sixteen dot products over the output
-    /// pixels, each pair of loads feeding four multiply-adds. Rows are taken in (at most two) masked vectors, so lanes past the row are zero in both factors.
-    /// Channels or taps past the end repeat the last one; <see cref="ReduceLanes"/> never reads them.
+    /// pixels of every sample, each pair of loads feeding four multiply-adds. Rows are taken in (at most two) masked
+    /// vectors, so lanes past the row are zero in both factors. Channels or taps past the end repeat the last one;
+    /// <see cref="ReduceLanes"/> never reads them.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WeightBlock<TBlock>(float* padded, int* offsets, int wp, in ConvGeometry g, float* outputGrad, int outChannels, int o0, int t0,
-        float* lanes, bool accumulate) where TBlock : struct, IChannelBlock
+    private readonly struct WeightBlocks(float* padded, int paddedLength, int count, int* offsets, int wp, ConvGeometry g, float* outputGrads,
+        int outChannels)
     {
-        int oh = g.OutHeight, ow = g.OutWidth, plane = oh * ow, taps = g.PatchSize;
-        float* d0 = outputGrad + (long)o0 * plane, d1 = outputGrad + (long)Math.Min(o0 + 1, outChannels - 1) * plane;
-        float* d2 = outputGrad + (long)Math.Min(o0 + 2, outChannels - 1) * plane, d3 = outputGrad + (long)Math.Min(o0 + 3, outChannels - 1) * plane;
-        float* x0 = padded + offsets[t0], x1 = padded + offsets[Math.Min(t0 + 1, taps - 1)];
-        float* x2 = padded + offsets[Math.Min(t0 + 2, taps - 1)], x3 = padded + offsets[Math.Min(t0 + 3, taps - 1)];
-        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
-        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
-        var zero = Vector512<float>.Zero;
-        var (low, high) = ShortRows.Masks(ow);
-        for (int y = 0; y < oh; y++)
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run<TBlock>(int o0, int t0, float* lanes) where TBlock : struct, IChannelBlock
         {
-            for (int chunk = 0; chunk < ow; chunk += 16)
+            int oh = g.OutHeight, ow = g.OutWidth, plane = oh * ow, taps = g.PatchSize;
+            long o1 = Math.Min(o0 + 1, outChannels - 1), o2 = Math.Min(o0 + 2, outChannels - 1), o3 = Math.Min(o0 + 3, outChannels - 1);
+            int x1 = offsets[Math.Min(t0 + 1, taps - 1)], x2 = offsets[Math.Min(t0 + 2, taps - 1)], x3 = offsets[Math.Min(t0 + 3, taps - 1)];
+            Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+            Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+            var zero = Vector512<float>.Zero;
+            var (low, high) = ShortRows.Masks(ow);
+            for (int s = 0; s < count; s++)
             {
-                var mask = chunk == 0 ? low : high;
-                long dy = (long)y * ow + chunk, dx = (long)y * wp + chunk;
-                var v0 = Avx512F.MaskLoad(x0 + dx, mask, zero);
-                var v1 = Avx512F.MaskLoad(x1 + dx, mask, zero);
-                var v2 = Avx512F.MaskLoad(x2 + dx, mask, zero);
-                var v3 = Avx512F.MaskLoad(x3 + dx, mask, zero);
-                var u = Avx512F.MaskLoad(d0 + dy, mask, zero);
-                a00 = Vector512.FusedMultiplyAdd(u, v0, a00); a01 = Vector512.FusedMultiplyAdd(u, v1, a01);
-                a02 = Vector512.FusedMultiplyAdd(u, v2, a02); a03 = Vector512.FusedMultiplyAdd(u, v3, a03);
-                u = Avx512F.MaskLoad(d1 + dy, mask, zero);
-                a10 = Vector512.FusedMultiplyAdd(u, v0, a10); a11 = Vector512.FusedMultiplyAdd(u, v1, a11);
-                a12 = Vector512.FusedMultiplyAdd(u, v2, a12); a13 = Vector512.FusedMultiplyAdd(u, v3, a13);
-                if (TBlock.Channels > 2)
+                float* gy = outputGrads + (long)s * outChannels * plane, input = padded + (long)s * paddedLength;
+                float* d0 = gy + (long)o0 * plane, d1 = gy + o1 * plane, d2 = gy + o2 * plane, d3 = gy + o3 * plane;
+                float* p0 = input + offsets[t0], p1 = input + x1, p2 = input + x2, p3 = input + x3;
+                for (int y = 0; y < oh; y++)
                 {
-                    u = Avx512F.MaskLoad(d2 + dy, mask, zero);
-                    a20 = Vector512.FusedMultiplyAdd(u, v0, a20); a21 = Vector512.FusedMultiplyAdd(u, v1, a21);
-                    a22 = Vector512.FusedMultiplyAdd(u, v2, a22); a23 = Vector512.FusedMultiplyAdd(u, v3, a23);
-                    u = Avx512F.MaskLoad(d3 + dy, mask, zero);
-                    a30 = Vector512.FusedMultiplyAdd(u, v0, a30); a31 = Vector512.FusedMultiplyAdd(u, v1, a31);
-                    a32 = Vector512.FusedMultiplyAdd(u, v2, a32); a33 = Vector512.FusedMultiplyAdd(u, v3, a33);
+                    for (int chunk = 0; chunk < ow; chunk += 16)
+                    {
+                        var mask = chunk == 0 ? low : high;
+                        long dy = (long)y * ow + chunk, dx = (long)y * wp + chunk;
+                        var v0 = Avx512F.MaskLoad(p0 + dx, mask, zero);
+                        var v1 = Avx512F.MaskLoad(p1 + dx, mask, zero);
+                        var v2 = Avx512F.MaskLoad(p2 + dx, mask, zero);
+                        var v3 = Avx512F.MaskLoad(p3 + dx, mask, zero);
+                        var u = Avx512F.MaskLoad(d0 + dy, mask, zero);
+                        a00 = Vector512.FusedMultiplyAdd(u, v0, a00); a01 = Vector512.FusedMultiplyAdd(u, v1, a01);
+                        a02 = Vector512.FusedMultiplyAdd(u, v2, a02); a03 = Vector512.FusedMultiplyAdd(u, v3, a03);
+                        u = Avx512F.MaskLoad(d1 + dy, mask, zero);
+                        a10 = Vector512.FusedMultiplyAdd(u, v0, a10); a11 = Vector512.FusedMultiplyAdd(u, v1, a11);
+                        a12 = Vector512.FusedMultiplyAdd(u, v2, a12); a13 = Vector512.FusedMultiplyAdd(u, v3, a13);
+                        if (TBlock.Channels > 2)
+                        {
+                            u = Avx512F.MaskLoad(d2 + dy, mask, zero);
+                            a20 = Vector512.FusedMultiplyAdd(u, v0, a20); a21 = Vector512.FusedMultiplyAdd(u, v1, a21);
+                            a22 = Vector512.FusedMultiplyAdd(u, v2, a22); a23 = Vector512.FusedMultiplyAdd(u, v3, a23);
+                            u = Avx512F.MaskLoad(d3 + dy, mask, zero);
+                            a30 = Vector512.FusedMultiplyAdd(u, v0, a30); a31 = Vector512.FusedMultiplyAdd(u, v1, a31);
+                            a32 = Vector512.FusedMultiplyAdd(u, v2, a32); a33 = Vector512.FusedMultiplyAdd(u, v3, a33);
+                        }
+                    }
                 }
             }
+            Vector512.Store(a00, lanes); Vector512.Store(a01, lanes + 16); Vector512.Store(a02, lanes + 32); Vector512.Store(a03, lanes + 48);
+            Vector512.Store(a10, lanes + 64); Vector512.Store(a11, lanes + 80); Vector512.Store(a12, lanes + 96); Vector512.Store(a13, lanes + 112);
+            if (TBlock.Channels > 2)
+            {
+                // a block of two leaves these accumulators' lanes unwritten; ReduceLanes never reads channels past the last
+                Vector512.Store(a20, lanes + 128); Vector512.Store(a21, lanes + 144); Vector512.Store(a22, lanes + 160); Vector512.Store(a23, lanes + 176);
+                Vector512.Store(a30, lanes + 192); Vector512.Store(a31, lanes + 208); Vector512.Store(a32, lanes + 224); Vector512.Store(a33, lanes + 240);
+            }
         }
-        StoreLanes(lanes, 0, a00, accumulate); StoreLanes(lanes, 1, a01, accumulate); StoreLanes(lanes, 2, a02, accumulate); StoreLanes(lanes, 3, a03, accumulate);
-        StoreLanes(lanes, 4, a10, accumulate); StoreLanes(lanes, 5, a11, accumulate); StoreLanes(lanes, 6, a12, accumulate); StoreLanes(lanes, 7, a13, accumulate);
-        if (TBlock.Channels > 2)
-        {
-            // a block of two leaves these accumulators' lanes unwritten; ReduceLanes never reads channels past the last
-            StoreLanes(lanes, 8, a20, accumulate); StoreLanes(lanes, 9, a21, accumulate); StoreLanes(lanes, 10, a22, accumulate); StoreLanes(lanes, 11, a23, accumulate);
-            StoreLanes(lanes, 12, a30, accumulate); StoreLanes(lanes, 13, a31, accumulate); StoreLanes(lanes, 14, a32, accumulate); StoreLanes(lanes, 15, a33, accumulate);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreLanes(float* lanes, int accumulator, Vector512<float> sum, bool accumulate)
-    {
-        float* target = lanes + accumulator * 16;
-        Vector512.Store(accumulate ? Vector512.Load(target) + sum : sum, target);
     }
 
     /// <summary>

@@ -167,45 +167,46 @@ internal sealed class Conv2d : Function
 
         ForGroups(groups, (long)SamplesPerGroup * o * plane * taps * (needInput && needWeight ? 2 : 1), (g0, g1, _) =>
         {
-            var scratch = BufferPool.RentFloats(DirectConvolution.ScratchLength(g, o));
-            var masked = activated is null ? null : BufferPool.RentFloats(o * plane);
+            int size = o * plane;
+            var scratch = inputGrad is null ? null : BufferPool.RentFloats(DirectConvolution.ScratchLength(g, o));
+            var masked = activated is null ? null : BufferPool.RentFloats(SamplesPerGroup * size);
             var lanes = partials is null ? null : BufferPool.RentFloats(DirectConvolution.LanePartialsLength(g, o));
+            var padded = partials is null ? null : BufferPool.RentFloats(DirectConvolution.WeightScratchLength(g, SamplesPerGroup));
             for (int group = g0; group < g1; group++)
             {
                 var (first, count) = Members(group, g.Batch);
-                for (int n = first; n < first + count; n++)
+                var gys = grad.AsReadOnlySpan().Slice(first * size, count * size);
+                if (masked is not null)
                 {
-                    var gy = grad.AsReadOnlySpan().Slice(n * o * plane, o * plane);
-                    if (masked is not null)
-                    {
-                        Map.Apply(default(ReluBackwardMap), gy, activated!.AsReadOnlySpan().Slice(n * o * plane, o * plane), masked.AsSpan(0, o * plane));
-                        gy = masked.AsSpan(0, o * plane);
-                    }
+                    Map.Apply(default(ReluBackwardMap), gys, activated!.AsReadOnlySpan().Slice(first * size, count * size), masked.AsSpan(0, count * size));
+                    gys = masked.AsSpan(0, count * size);
+                }
+                for (int s = 0; s < count; s++)
+                {
+                    var gy = gys.Slice(s * size, size);
                     if (biasPartials is not null)
                     {
                         for (int c = 0; c < o; c++)
                         {
                             float sum = TensorPrimitives.Sum(gy.Slice(c * plane, plane));
-                            biasPartials[group * o + c] = n == first ? sum : biasPartials[group * o + c] + sum;
+                            biasPartials[group * o + c] = s == 0 ? sum : biasPartials[group * o + c] + sum;
                         }
-                    }
-                    if (lanes is not null)
-                    {
-                        DirectConvolution.WeightGradient(Sample(input.AsReadOnlySpan(), n, g.SampleSize), g, gy, o, lanes, accumulate: n > first, scratch);
                     }
                     if (inputGrad is not null)
                     {
-                        DirectConvolution.InputGradient(gy, g, flipped, o, inputGrad.AsSpan().Slice(n * g.SampleSize, g.SampleSize), scratch);
+                        DirectConvolution.InputGradient(gy, g, flipped, o, inputGrad.AsSpan().Slice((first + s) * g.SampleSize, g.SampleSize), scratch);
                     }
                 }
                 if (lanes is not null)
                 {
-                    DirectConvolution.ReduceLanes(lanes, g, o, partials.AsSpan(group * o * taps, o * taps));
+                    DirectConvolution.WeightGradient(input.AsReadOnlySpan().Slice(first * g.SampleSize, count * g.SampleSize), count, g, gys, o, lanes,
+                        partials.AsSpan(group * o * taps, o * taps), padded);
                 }
             }
             BufferPool.ReturnFloats(scratch);
             BufferPool.ReturnFloats(masked);
             BufferPool.ReturnFloats(lanes);
+            BufferPool.ReturnFloats(padded);
         });
 
         inputGrads[0] = inputGrad;

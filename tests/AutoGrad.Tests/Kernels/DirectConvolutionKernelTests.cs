@@ -41,8 +41,7 @@ public sealed class DirectConvolutionKernelTests
         DirectConvolution.Forward(x, g, weight, o, bias, relu: true, output, scratch);
         var weightGrad = new float[o * c * k * k];
         var lanes = new float[DirectConvolution.LanePartialsLength(g, o)];
-        DirectConvolution.WeightGradient(x, g, gy, o, lanes, accumulate: false, scratch);
-        DirectConvolution.ReduceLanes(lanes, g, o, weightGrad);
+        DirectConvolution.WeightGradient(x, 1, g, gy, o, lanes, weightGrad, new float[DirectConvolution.WeightScratchLength(g, 1)]);
         var flipped = new float[o * c * k * k];
         for (int oc = 0; oc < o; oc++)
         {
@@ -106,6 +105,49 @@ public sealed class DirectConvolutionKernelTests
         for (int i = 0; i < inputGrad.Length; i++)
         {
             Assert.AreEqual(expectedInputGrad[i], inputGrad[i], 1e-4 * (1 + Math.Abs(expectedInputGrad[i])), $"input grad {i}");
+        }
+    }
+
+    [TestMethod]
+    [DataRow(1, 28, 28, 6, 5, 2)]
+    [DataRow(6, 14, 14, 16, 5, 0)]
+    [DataRow(5, 6, 20, 10, 3, 1)]
+    public void WeightGradient_SumsOverTheGroupsSamples(int c, int h, int w, int o, int k, int pad)
+    {
+        const int count = 3;
+        var g = new ConvGeometry(count, c, h, w, k, k, 1, 1, pad, pad, 1, 1);
+        if (!DirectConvolution.Applies(g))
+        {
+            Assert.Inconclusive("needs AVX-512");
+        }
+        int oh = g.OutHeight, ow = g.OutWidth, sampleSize = c * h * w, outSize = o * oh * ow;
+        var x = KernelTestData.Values(count * sampleSize, 31, specials: false);
+        var gy = KernelTestData.Values(count * outSize, 37, specials: false);
+        var weightGrad = new float[o * c * k * k];
+        DirectConvolution.WeightGradient(x, count, g, gy, o, new float[DirectConvolution.LanePartialsLength(g, o)], weightGrad,
+            new float[DirectConvolution.WeightScratchLength(g, count)]);
+        for (int oc = 0; oc < o; oc++)
+        {
+            for (int t = 0; t < c * k * k; t++)
+            {
+                int ci = t / (k * k), i = t / k % k, j = t % k;
+                double sum = 0;
+                for (int n = 0; n < count; n++)
+                {
+                    for (int y = 0; y < oh; y++)
+                    {
+                        for (int xx = 0; xx < ow; xx++)
+                        {
+                            int iy = y + i - pad, ix = xx + j - pad;
+                            if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+                            {
+                                sum += (double)gy[n * outSize + (oc * oh + y) * ow + xx] * x[n * sampleSize + (ci * h + iy) * w + ix];
+                            }
+                        }
+                    }
+                }
+                Assert.AreEqual(sum, weightGrad[oc * c * k * k + t], 1e-4 * (1 + Math.Abs(sum)), $"weight grad ({oc}, {t})");
+            }
         }
     }
 }
