@@ -137,7 +137,7 @@ internal static unsafe class DirectConvolution
         int outChannels)
     {
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Run<TBlock>(int o0, int t0, float* lanes) where TBlock : struct, IChannelBlock
+        public void Run<TBlock>(int o0, int t0, float* lanes) where TBlock : struct, ICount
         {
             int oh = g.OutHeight, ow = g.OutWidth, plane = oh * ow, taps = g.PatchSize;
             long o1 = Math.Min(o0 + 1, outChannels - 1), o2 = Math.Min(o0 + 2, outChannels - 1), o3 = Math.Min(o0 + 3, outChannels - 1);
@@ -167,7 +167,7 @@ internal static unsafe class DirectConvolution
                         u = Avx512F.MaskLoad(d1 + dy, mask, zero);
                         a10 = Vector512.FusedMultiplyAdd(u, v0, a10); a11 = Vector512.FusedMultiplyAdd(u, v1, a11);
                         a12 = Vector512.FusedMultiplyAdd(u, v2, a12); a13 = Vector512.FusedMultiplyAdd(u, v3, a13);
-                        if (TBlock.Channels > 2)
+                        if (TBlock.Value > 2)
                         {
                             u = Avx512F.MaskLoad(d2 + dy, mask, zero);
                             a20 = Vector512.FusedMultiplyAdd(u, v0, a20); a21 = Vector512.FusedMultiplyAdd(u, v1, a21);
@@ -181,7 +181,7 @@ internal static unsafe class DirectConvolution
             }
             Vector512.Store(a00, lanes); Vector512.Store(a01, lanes + 16); Vector512.Store(a02, lanes + 32); Vector512.Store(a03, lanes + 48);
             Vector512.Store(a10, lanes + 64); Vector512.Store(a11, lanes + 80); Vector512.Store(a12, lanes + 96); Vector512.Store(a13, lanes + 112);
-            if (TBlock.Channels > 2)
+            if (TBlock.Value > 2)
             {
                 // a block of two leaves these accumulators' lanes unwritten; ReduceLanes never reads channels past the last
                 Vector512.Store(a20, lanes + 128); Vector512.Store(a21, lanes + 144); Vector512.Store(a22, lanes + 160); Vector512.Store(a23, lanes + 176);
@@ -209,26 +209,26 @@ internal static unsafe class DirectConvolution
             {
                 if (rest >= 7)
                 {
-                    block.Narrow<Eight>(o0);
+                    block.Run<Eight, One>(o0);
                 }
                 else if (rest >= 5)
                 {
-                    block.Narrow<Six>(o0);
+                    block.Run<Six, One>(o0);
                 }
                 else
                 {
-                    block.Narrow<Four>(o0);
+                    block.Run<Four, One>(o0);
                 }
                 o0 += 8;
             }
             else if (rest is 5 or 6)
             {
-                block.Wide<Six>(o0);
+                block.Run<Six, Two>(o0);
                 o0 += 6;
             }
             else
             {
-                block.Wide<Four>(o0);
+                block.Run<Four, Two>(o0);
                 o0 += 4;
             }
         }
@@ -236,7 +236,7 @@ internal static unsafe class DirectConvolution
 
     /// <summary>
     /// One correlation (<see cref="Correlate"/>'s arguments) run one register block of output channels at a time: the
-    /// block's width is a type, so the accumulators a narrower block does not use compile away.
+    /// block's width and the vectors per row are types, so the accumulators a smaller block does not use compile away.
     /// </summary>
     private readonly struct Correlation(float* padded, int channels, int hp, int wp, int top, int bottom, int kh, int kw, float* weight,
         int outChannels, int oh, int ow, float* bias, bool relu, float* output)
@@ -244,16 +244,19 @@ internal static unsafe class DirectConvolution
         /// <summary>The weights of output channel <paramref name="o"/>, the last one for channels past the end.</summary>
         private float* WeightsOf(int o) => weight + (long)Math.Min(o, outChannels - 1) * channels * kh * kw;
 
-        /// <summary>Output channels [o0, o0 + TBlock.Channels), two vectors per output row (rows of up to 32 pixels).</summary>
+        /// <summary>Output channels [o0, o0 + TBlock.Value), TRow.Value vectors per output row.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Wide<TBlock>(int o0) where TBlock : struct, IChannelBlock
+        public void Run<TBlock, TRow>(int o0) where TBlock : struct, ICount where TRow : struct, ICount
         {
+            bool two = TRow.Value > 1, six = TBlock.Value > 4, eight = TBlock.Value > 6;
             var (low, high) = ShortRows.Masks(ow);
-            float* w0 = WeightsOf(o0), w1 = WeightsOf(o0 + 1), w2 = WeightsOf(o0 + 2), w3 = WeightsOf(o0 + 3), w4 = WeightsOf(o0 + 4), w5 = WeightsOf(o0 + 5);
+            float* w0 = WeightsOf(o0), w1 = WeightsOf(o0 + 1), w2 = WeightsOf(o0 + 2), w3 = WeightsOf(o0 + 3);
+            float* w4 = WeightsOf(o0 + 4), w5 = WeightsOf(o0 + 5), w6 = WeightsOf(o0 + 6), w7 = WeightsOf(o0 + 7);
             for (int y = 0; y < oh; y++)
             {
-                Vector512<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default;
-                Vector512<float> a30 = default, a31 = default, a40 = default, a41 = default, a50 = default, a51 = default;
+                // a: the row's first vector, b: its second (only with two vectors per row)
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+                Vector512<float> b0 = default, b1 = default, b2 = default, b3 = default, b4 = default, b5 = default;
                 int tap = 0;
                 for (int c = 0; c < channels; c++)
                 {
@@ -268,129 +271,87 @@ internal static unsafe class DirectConvolution
                         for (int j = 0; j < kw; j++, tap++)
                         {
                             var v0 = Vector512.Load(row + j);
-                            var v1 = Vector512.Load(row + j + 16);
-                            var b = Vector512.Create(w0[tap]);
-                            a00 = Vector512.FusedMultiplyAdd(b, v0, a00);
-                            a01 = Vector512.FusedMultiplyAdd(b, v1, a01);
-                            b = Vector512.Create(w1[tap]);
-                            a10 = Vector512.FusedMultiplyAdd(b, v0, a10);
-                            a11 = Vector512.FusedMultiplyAdd(b, v1, a11);
-                            b = Vector512.Create(w2[tap]);
-                            a20 = Vector512.FusedMultiplyAdd(b, v0, a20);
-                            a21 = Vector512.FusedMultiplyAdd(b, v1, a21);
-                            b = Vector512.Create(w3[tap]);
-                            a30 = Vector512.FusedMultiplyAdd(b, v0, a30);
-                            a31 = Vector512.FusedMultiplyAdd(b, v1, a31);
-                            if (TBlock.Channels > 4)
+                            var v1 = two ? Vector512.Load(row + j + 16) : default;
+                            var w = Vector512.Create(w0[tap]);
+                            a0 = Vector512.FusedMultiplyAdd(w, v0, a0);
+                            b0 = two ? Vector512.FusedMultiplyAdd(w, v1, b0) : b0;
+                            w = Vector512.Create(w1[tap]);
+                            a1 = Vector512.FusedMultiplyAdd(w, v0, a1);
+                            b1 = two ? Vector512.FusedMultiplyAdd(w, v1, b1) : b1;
+                            w = Vector512.Create(w2[tap]);
+                            a2 = Vector512.FusedMultiplyAdd(w, v0, a2);
+                            b2 = two ? Vector512.FusedMultiplyAdd(w, v1, b2) : b2;
+                            w = Vector512.Create(w3[tap]);
+                            a3 = Vector512.FusedMultiplyAdd(w, v0, a3);
+                            b3 = two ? Vector512.FusedMultiplyAdd(w, v1, b3) : b3;
+                            if (six)
                             {
-                                b = Vector512.Create(w4[tap]);
-                                a40 = Vector512.FusedMultiplyAdd(b, v0, a40);
-                                a41 = Vector512.FusedMultiplyAdd(b, v1, a41);
-                                b = Vector512.Create(w5[tap]);
-                                a50 = Vector512.FusedMultiplyAdd(b, v0, a50);
-                                a51 = Vector512.FusedMultiplyAdd(b, v1, a51);
+                                w = Vector512.Create(w4[tap]);
+                                a4 = Vector512.FusedMultiplyAdd(w, v0, a4);
+                                b4 = two ? Vector512.FusedMultiplyAdd(w, v1, b4) : b4;
+                                w = Vector512.Create(w5[tap]);
+                                a5 = Vector512.FusedMultiplyAdd(w, v0, a5);
+                                b5 = two ? Vector512.FusedMultiplyAdd(w, v1, b5) : b5;
+                            }
+                            if (eight) // one vector per row only: eight channels of two vectors would not fit the registers
+                            {
+                                a6 = Vector512.FusedMultiplyAdd(Vector512.Create(w6[tap]), v0, a6);
+                                a7 = Vector512.FusedMultiplyAdd(Vector512.Create(w7[tap]), v0, a7);
                             }
                         }
                     }
                 }
                 long rowOffset = (long)y * ow;
-                StoreRow(output, o0 + 0, outChannels, oh, ow, rowOffset, a00, a01, low, high, bias, relu);
-                StoreRow(output, o0 + 1, outChannels, oh, ow, rowOffset, a10, a11, low, high, bias, relu);
-                StoreRow(output, o0 + 2, outChannels, oh, ow, rowOffset, a20, a21, low, high, bias, relu);
-                StoreRow(output, o0 + 3, outChannels, oh, ow, rowOffset, a30, a31, low, high, bias, relu);
-                if (TBlock.Channels > 4)
+                StoreRow(output, o0 + 0, outChannels, oh, ow, rowOffset, a0, b0, low, high, bias, relu);
+                StoreRow(output, o0 + 1, outChannels, oh, ow, rowOffset, a1, b1, low, high, bias, relu);
+                StoreRow(output, o0 + 2, outChannels, oh, ow, rowOffset, a2, b2, low, high, bias, relu);
+                StoreRow(output, o0 + 3, outChannels, oh, ow, rowOffset, a3, b3, low, high, bias, relu);
+                if (six)
                 {
-                    StoreRow(output, o0 + 4, outChannels, oh, ow, rowOffset, a40, a41, low, high, bias, relu);
-                    StoreRow(output, o0 + 5, outChannels, oh, ow, rowOffset, a50, a51, low, high, bias, relu);
+                    StoreRow(output, o0 + 4, outChannels, oh, ow, rowOffset, a4, b4, low, high, bias, relu);
+                    StoreRow(output, o0 + 5, outChannels, oh, ow, rowOffset, a5, b5, low, high, bias, relu);
                 }
-            }
-        }
-
-        /// <summary>Output channels [o0, o0 + TBlock.Channels), one vector per output row (rows of up to 16 pixels).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Narrow<TBlock>(int o0) where TBlock : struct, IChannelBlock
-        {
-            var (low, _) = ShortRows.Masks(ow);
-            float* w0 = WeightsOf(o0), w1 = WeightsOf(o0 + 1), w2 = WeightsOf(o0 + 2), w3 = WeightsOf(o0 + 3);
-            float* w4 = WeightsOf(o0 + 4), w5 = WeightsOf(o0 + 5), w6 = WeightsOf(o0 + 6), w7 = WeightsOf(o0 + 7);
-            for (int y = 0; y < oh; y++)
-            {
-                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-                int tap = 0;
-                for (int c = 0; c < channels; c++)
+                if (eight)
                 {
-                    for (int i = 0; i < kh; i++)
-                    {
-                        if (y + i < top || y + i >= bottom)
-                        {
-                            tap += kw; // a row of zero padding adds nothing
-                            continue;
-                        }
-                        float* row = padded + ((long)c * hp + y + i) * wp;
-                        for (int j = 0; j < kw; j++, tap++)
-                        {
-                            var v = Vector512.Load(row + j);
-                            a0 = Vector512.FusedMultiplyAdd(Vector512.Create(w0[tap]), v, a0);
-                            a1 = Vector512.FusedMultiplyAdd(Vector512.Create(w1[tap]), v, a1);
-                            a2 = Vector512.FusedMultiplyAdd(Vector512.Create(w2[tap]), v, a2);
-                            a3 = Vector512.FusedMultiplyAdd(Vector512.Create(w3[tap]), v, a3);
-                            if (TBlock.Channels > 4)
-                            {
-                                a4 = Vector512.FusedMultiplyAdd(Vector512.Create(w4[tap]), v, a4);
-                                a5 = Vector512.FusedMultiplyAdd(Vector512.Create(w5[tap]), v, a5);
-                            }
-                            if (TBlock.Channels > 6)
-                            {
-                                a6 = Vector512.FusedMultiplyAdd(Vector512.Create(w6[tap]), v, a6);
-                                a7 = Vector512.FusedMultiplyAdd(Vector512.Create(w7[tap]), v, a7);
-                            }
-                        }
-                    }
-                }
-                long rowOffset = (long)y * ow;
-                var unused = Vector512<float>.Zero;
-                StoreRow(output, o0 + 0, outChannels, oh, ow, rowOffset, a0, unused, low, unused, bias, relu);
-                StoreRow(output, o0 + 1, outChannels, oh, ow, rowOffset, a1, unused, low, unused, bias, relu);
-                StoreRow(output, o0 + 2, outChannels, oh, ow, rowOffset, a2, unused, low, unused, bias, relu);
-                StoreRow(output, o0 + 3, outChannels, oh, ow, rowOffset, a3, unused, low, unused, bias, relu);
-                if (TBlock.Channels > 4)
-                {
-                    StoreRow(output, o0 + 4, outChannels, oh, ow, rowOffset, a4, unused, low, unused, bias, relu);
-                    StoreRow(output, o0 + 5, outChannels, oh, ow, rowOffset, a5, unused, low, unused, bias, relu);
-                }
-                if (TBlock.Channels > 6)
-                {
-                    StoreRow(output, o0 + 6, outChannels, oh, ow, rowOffset, a6, unused, low, unused, bias, relu);
-                    StoreRow(output, o0 + 7, outChannels, oh, ow, rowOffset, a7, unused, low, unused, bias, relu);
+                    StoreRow(output, o0 + 6, outChannels, oh, ow, rowOffset, a6, default, low, high, bias, relu);
+                    StoreRow(output, o0 + 7, outChannels, oh, ow, rowOffset, a7, default, low, high, bias, relu);
                 }
             }
         }
     }
 
-    /// <summary>How many output channels one register block holds; a constant per instantiation, so unused accumulators compile away.</summary>
-    private interface IChannelBlock
+    /// <summary>
+    /// A small number as a type (output channels in a register block, vectors per output row): a constant per generic
+    /// instantiation, so the accumulators a smaller block does not use compile away.
+    /// </summary>
+    private interface ICount
     {
-        static abstract int Channels { get; }
+        static abstract int Value { get; }
     }
 
-    private readonly struct Eight : IChannelBlock
+    private readonly struct One : ICount
     {
-        public static int Channels => 8;
+        public static int Value => 1;
     }
 
-    private readonly struct Six : IChannelBlock
+    private readonly struct Two : ICount
     {
-        public static int Channels => 6;
+        public static int Value => 2;
     }
 
-    private readonly struct Four : IChannelBlock
+    private readonly struct Four : ICount
     {
-        public static int Channels => 4;
+        public static int Value => 4;
     }
 
-    private readonly struct Two : IChannelBlock
+    private readonly struct Six : ICount
     {
-        public static int Channels => 2;
+        public static int Value => 6;
+    }
+
+    private readonly struct Eight : ICount
+    {
+        public static int Value => 8;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -211,16 +211,7 @@ internal sealed class Conv2d : Function
 
         inputGrads[0] = inputGrad;
         BufferPool.ReturnFloats(flipped);
-        if (partials is not null)
-        {
-            inputGrads[1] = SumGroups(partials, groups, o * taps).WithShape((int[])w.ShapeArray.Clone());
-            BufferPool.ReturnFloats(partials);
-        }
-        if (biasPartials is not null)
-        {
-            inputGrads[2] = SumGroups(biasPartials, groups, o);
-            BufferPool.ReturnFloats(biasPartials);
-        }
+        SetGroupTotals(inputGrads, partials, biasPartials, groups, w.ShapeArray);
     }
 
     private void BackwardColumns(Tensor grad, Tensor?[] inputGrads)
@@ -292,15 +283,20 @@ internal sealed class Conv2d : Function
         });
 
         inputGrads[0] = inputGrad;
+        SetGroupTotals(inputGrads, partials, biasPartials, groups, w.ShapeArray);
+    }
+
+    /// <summary>The weight and bias gradients from their per-group partials (each given back to the pool afterwards).</summary>
+    private static void SetGroupTotals(Tensor?[] inputGrads, float[]? partials, float[]? biasPartials, int groups, int[] weightShape)
+    {
         if (partials is not null)
         {
-            inputGrads[1] = SumGroups(partials, groups, o * k).WithShape((int[])w.ShapeArray.Clone());
+            inputGrads[1] = SumGroups(partials, groups, Shapes.Numel(weightShape)).WithShape((int[])weightShape.Clone());
             BufferPool.ReturnFloats(partials);
         }
-
         if (biasPartials is not null)
         {
-            inputGrads[2] = SumGroups(biasPartials, groups, o);
+            inputGrads[2] = SumGroups(biasPartials, groups, weightShape[0]);
             BufferPool.ReturnFloats(biasPartials);
         }
     }
