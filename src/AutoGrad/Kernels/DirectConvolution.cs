@@ -320,40 +320,6 @@ internal static unsafe class DirectConvolution
         }
     }
 
-    /// <summary>
-    /// A small number as a type (output channels in a register block, vectors per output row): a constant per generic
-    /// instantiation, so the accumulators a smaller block does not use compile away.
-    /// </summary>
-    private interface ICount
-    {
-        static abstract int Value { get; }
-    }
-
-    private readonly struct One : ICount
-    {
-        public static int Value => 1;
-    }
-
-    private readonly struct Two : ICount
-    {
-        public static int Value => 2;
-    }
-
-    private readonly struct Four : ICount
-    {
-        public static int Value => 4;
-    }
-
-    private readonly struct Six : ICount
-    {
-        public static int Value => 6;
-    }
-
-    private readonly struct Eight : ICount
-    {
-        public static int Value => 8;
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRow(float* output, int o, int outChannels, int oh, int ow, long rowOffset, Vector512<float> first, Vector512<float> second,
         Vector512<float> low, Vector512<float> high, float* bias, bool relu)

@@ -10,7 +10,8 @@ namespace AutoGrad.Ops;
 /// one of two strategies chosen from the geometry:
 /// <list type="bullet">
 /// <item>small images with unit stride and dilation (AVX-512): <see cref="DirectConvolution"/> sample by sample, keeping
-/// the input for backward;</item>
+/// the input for backward; where the output channels come in sixteens, <see cref="ChannelLanes"/> computes the weight
+/// gradient (and, with enough taps, the forward) with the channels in the vector lanes instead of the pixels;</item>
 /// <item>anything else: fixed groups of samples, im2col of the group side by side into a cache-sized column matrix, one
 /// GEMM W[O, C*kh*kw] @ cols[C*kh*kw, group*OH*OW], and the product scattered into the NCHW output with the bias. The
 /// column matrices go into one pooled buffer that the node keeps for the weight gradient.</item>
@@ -57,16 +58,33 @@ internal sealed class Conv2d : Function
         var w = weight.Value;
         var b = bias?.Value;
         var output = Tensor.EmptyOwned([g.Batch, o, g.OutHeight, g.OutWidth]);
-        ForGroups(g.Batch, (long)o * plane * g.PatchSize, (n0, n1, _) =>
+        long work = (long)o * plane * g.PatchSize;
+        if (ChannelLanes.PaysForForward(g, o))
         {
-            var scratch = BufferPool.RentFloats(DirectConvolution.ScratchLength(g, o));
-            for (int n = n0; n < n1; n++)
+            var lanes = BufferPool.RentFloats(o * g.PatchSize);
+            ChannelLanes.PrepareWeights(w.AsReadOnlySpan(), o, g.PatchSize, lanes);
+            ForGroups(g.Batch, work, (n0, n1, _) =>
             {
-                DirectConvolution.Forward(Sample(input.AsReadOnlySpan(), n, g.SampleSize), g, w.AsReadOnlySpan(), o,
-                    b is null ? default : b.AsReadOnlySpan(), relu, output.AsSpan().Slice(n * o * plane, o * plane), scratch);
-            }
-            BufferPool.ReturnFloats(scratch);
-        });
+                var scratch = BufferPool.RentFloats(ChannelLanes.ForwardScratchLength(g));
+                ChannelLanes.Forward(input.AsReadOnlySpan().Slice(n0 * g.SampleSize, (n1 - n0) * g.SampleSize), n1 - n0, g, lanes, o,
+                    b is null ? default : b.AsReadOnlySpan(), relu, output.AsSpan().Slice(n0 * o * plane, (n1 - n0) * o * plane), scratch);
+                BufferPool.ReturnFloats(scratch);
+            });
+            BufferPool.ReturnFloats(lanes);
+        }
+        else
+        {
+            ForGroups(g.Batch, work, (n0, n1, _) =>
+            {
+                var scratch = BufferPool.RentFloats(DirectConvolution.ScratchLength(g, o));
+                for (int n = n0; n < n1; n++)
+                {
+                    DirectConvolution.Forward(Sample(input.AsReadOnlySpan(), n, g.SampleSize), g, w.AsReadOnlySpan(), o,
+                        b is null ? default : b.AsReadOnlySpan(), relu, output.AsSpan().Slice(n * o * plane, o * plane), scratch);
+                }
+                BufferPool.ReturnFloats(scratch);
+            });
+        }
         var node = new Conv2d { _geometry = g, _input = input, _weight = w, _relu = relu, _activated = relu ? output : null };
         return bias is null ? node.Record(output, x, weight) : node.Record(output, [x, weight, bias]);
     }
@@ -147,6 +165,7 @@ internal sealed class Conv2d : Function
         var biasPartials = needBias ? BufferPool.RentFloats(groups * o) : null;
         var activated = _activated;
         var inputGrad = needInput ? Tensor.EmptyOwned([g.Batch, g.Channels, g.Height, g.Width]) : null;
+        bool channelLanes = ChannelLanes.Applies(g, o); // the weight gradient with output channels in the lanes
         float[]? flipped = null;
         if (needInput)
         {
@@ -170,8 +189,10 @@ internal sealed class Conv2d : Function
             int size = o * plane;
             var scratch = inputGrad is null ? null : BufferPool.RentFloats(DirectConvolution.ScratchLength(g, o));
             var masked = activated is null ? null : BufferPool.RentFloats(SamplesPerGroup * size);
-            var lanes = partials is null ? null : BufferPool.RentFloats(DirectConvolution.LanePartialsLength(g, o));
-            var padded = partials is null ? null : BufferPool.RentFloats(DirectConvolution.WeightScratchLength(g, SamplesPerGroup));
+            var lanes = partials is null || channelLanes ? null : BufferPool.RentFloats(DirectConvolution.LanePartialsLength(g, o));
+            var padded = partials is null ? null : BufferPool.RentFloats(channelLanes
+                ? ChannelLanes.WeightScratchLength(g, SamplesPerGroup, o)
+                : DirectConvolution.WeightScratchLength(g, SamplesPerGroup));
             for (int group = g0; group < g1; group++)
             {
                 var (first, count) = Members(group, g.Batch);
@@ -197,10 +218,18 @@ internal sealed class Conv2d : Function
                         DirectConvolution.InputGradient(gy, g, flipped, o, inputGrad.AsSpan().Slice((first + s) * g.SampleSize, g.SampleSize), scratch);
                     }
                 }
-                if (lanes is not null)
+                if (partials is not null)
                 {
-                    DirectConvolution.WeightGradient(input.AsReadOnlySpan().Slice(first * g.SampleSize, count * g.SampleSize), count, g, gys, o, lanes,
-                        partials.AsSpan(group * o * taps, o * taps), padded);
+                    var samples = input.AsReadOnlySpan().Slice(first * g.SampleSize, count * g.SampleSize);
+                    var groupGrad = partials.AsSpan(group * o * taps, o * taps);
+                    if (channelLanes)
+                    {
+                        ChannelLanes.WeightGradient(samples, count, g, gys, o, groupGrad, padded);
+                    }
+                    else
+                    {
+                        DirectConvolution.WeightGradient(samples, count, g, gys, o, lanes, groupGrad, padded);
+                    }
                 }
             }
             BufferPool.ReturnFloats(scratch);

@@ -80,13 +80,14 @@ public sealed class ThreadInvarianceTests
 
     [TestMethod]
     [TestCategory("Determinism")]
-    [DataRow(1, 2)] // the direct convolution
-    [DataRow(2, 1)] // strided: im2col and GEMM
-    public void ConvolutionGivesTheSameBitsWithOneAndTwoThreads(int stride, int padding)
+    [DataRow(1, 2, 8)] // the direct convolution
+    [DataRow(1, 2, 16)] // the direct convolution with output channels in the lanes
+    [DataRow(2, 1, 8)] // strided: im2col and GEMM
+    public void ConvolutionGivesTheSameBitsWithOneAndTwoThreads(int stride, int padding, int outChannels)
     {
         var x = Tensor.FromArray(KernelTestData.Values(37 * 3 * 20 * 20, 7, specials: false), 37, 3, 20, 20);
-        var w = Tensor.FromArray(KernelTestData.Values(8 * 3 * 5 * 5, 8, specials: false), 8, 3, 5, 5);
-        var bias = Tensor.FromArray(KernelTestData.Values(8, 9, specials: false), 8);
+        var w = Tensor.FromArray(KernelTestData.Values(outChannels * 3 * 5 * 5, 8, specials: false), outChannels, 3, 5, 5);
+        var bias = Tensor.FromArray(KernelTestData.Values(outChannels, 9, specials: false), outChannels);
         float[][] Run()
         {
             var input = new Variable(x, requiresGrad: true);
