@@ -60,8 +60,11 @@ internal static unsafe class DirectConvolution
         }
     }
 
-    /// <summary>Floats of lane partials <see cref="WeightGradient"/> needs: 16 vectors per 4 x 4 block of (channel, tap).</summary>
-    public static int LanePartialsLength(in ConvGeometry g, int outChannels) => (outChannels + 3) / 4 * ((g.PatchSize + 3) / 4) * 256;
+    /// <summary>
+    /// Floats of lane partials <see cref="WeightGradient"/> needs: a vector per (channel, tap), taps padded to fours, and
+    /// one channel more for a last block one wider than the channels left (three in a block of four).
+    /// </summary>
+    public static int LanePartialsLength(in ConvGeometry g, int outChannels) => (outChannels + 1) * ((g.PatchSize + 3) / 4 * 4) * 16;
 
     /// <summary>Floats of scratch <see cref="WeightGradient"/> needs for <paramref name="count"/> samples: their padded inputs.</summary>
     public static int WeightScratchLength(in ConvGeometry g, int count) => count * PaddedSampleLength(g) + Slack;
@@ -70,13 +73,13 @@ internal static unsafe class DirectConvolution
 
     /// <summary>
     /// weightGrad [O, C*kh*kw] = the weight gradient summed over <paramref name="count"/> consecutive samples, given their
-    /// output gradients. Each register block runs over every sample before its sixteen accumulators are stored once, as
+    /// output gradients. Each register block runs over every sample before its accumulators are stored once, as
     /// per-lane partial sums; the horizontal additions happen once, in <see cref="ReduceLanes"/>.
     /// </summary>
     public static void WeightGradient(ReadOnlySpan<float> samples, int count, in ConvGeometry g, ReadOnlySpan<float> outputGrads, int outChannels,
         Span<float> lanePartials, Span<float> weightGrad, Span<float> scratch)
     {
-        int hp = g.Height + 2 * g.PadH, wp = g.Width + 2 * g.PadW, taps = g.PatchSize, tapBlocks = (taps + 3) / 4;
+        int hp = g.Height + 2 * g.PadH, wp = g.Width + 2 * g.PadW, taps = g.PatchSize, paddedTaps = (taps + 3) / 4 * 4;
         int padded = PaddedSampleLength(g);
         // where each tap (c, i, j) starts reading the padded input, computed once rather than per block
         var offsets = taps <= 1024 ? stackalloc int[taps] : new int[taps];
@@ -92,22 +95,28 @@ internal static unsafe class DirectConvolution
             {
                 PaddedPlanes.Pad(ps + (long)s * g.SampleSize, g.Channels, g.Height, g.Width, g.PadH, g.PadW, pp + (long)s * padded, Slack);
             }
-            var block = new WeightBlocks(pp, padded, count, po, wp, g, pg, outChannels);
-            for (int o0 = 0; o0 < outChannels; o0 += 4)
+            var block = new WeightBlocks(pp, padded, count, po, wp, g, pg, outChannels, paddedTaps * 16);
+            for (int o0 = 0; o0 < outChannels;)
             {
-                bool two = outChannels - o0 <= 2; // LeNet's six channels: a last block of two, not four
+                // blocks of four channels; the last five or six (LeNet's six) as one block, one or two as a block of two
+                int rest = outChannels - o0, width = rest is 5 or 6 ? 6 : rest <= 2 ? 2 : 4;
                 for (int t0 = 0; t0 < taps; t0 += 4)
                 {
-                    float* lanes = pl + ((long)(o0 / 4) * tapBlocks + t0 / 4) * 256;
-                    if (two)
+                    float* lanes = pl + ((long)o0 * paddedTaps + t0) * 16;
+                    if (width == 6)
                     {
-                        block.Run<Two>(o0, t0, lanes);
+                        block.Run<Six>(o0, t0, lanes);
                     }
-                    else
+                    else if (width == 4)
                     {
                         block.Run<Four>(o0, t0, lanes);
                     }
+                    else
+                    {
+                        block.Run<Two>(o0, t0, lanes);
+                    }
                 }
+                o0 += width;
             }
         }
         ReduceLanes(lanePartials, g, outChannels, weightGrad);
@@ -116,40 +125,42 @@ internal static unsafe class DirectConvolution
     /// <summary>weightGrad [O, C*kh*kw] = the horizontal sums of <paramref name="lanePartials"/>.</summary>
     private static void ReduceLanes(ReadOnlySpan<float> lanePartials, in ConvGeometry g, int outChannels, Span<float> weightGrad)
     {
-        int taps = g.PatchSize, tapBlocks = (taps + 3) / 4;
+        int taps = g.PatchSize, paddedTaps = (taps + 3) / 4 * 4;
         for (int o = 0; o < outChannels; o++)
         {
             for (int t = 0; t < taps; t++)
             {
-                int block = (o / 4) * tapBlocks + t / 4, accumulator = (o % 4) * 4 + t % 4;
-                weightGrad[o * taps + t] = Vector512.Sum(Vector512.Create(lanePartials.Slice((block * 16 + accumulator) * 16, 16)));
+                weightGrad[o * taps + t] = Vector512.Sum(Vector512.Create(lanePartials.Slice((o * paddedTaps + t) * 16, 16)));
             }
         }
     }
 
     /// <summary>
-    /// Four output channels (two for a last block of one or two) times four taps: sixteen dot products over the output
-    /// pixels of every sample, each pair of loads feeding four multiply-adds. Rows are taken in (at most two) masked
-    /// vectors, so lanes past the row are zero in both factors. Channels or taps past the end repeat the last one;
-    /// <see cref="ReduceLanes"/> never reads them.
+    /// Two, four or six output channels times four taps: dot products over the output pixels of every sample, each
+    /// pair of loads feeding several multiply-adds (six channels: ten loads for 24). Rows are taken in (at most two)
+    /// masked vectors, so lanes past the row are zero in both factors. Channels past the end (a block of two for one)
+    /// repeat the last one and taps past the end the last tap; <see cref="ReduceLanes"/> never reads them.
     /// </summary>
     private readonly struct WeightBlocks(float* padded, int paddedLength, int count, int* offsets, int wp, ConvGeometry g, float* outputGrads,
-        int outChannels)
+        int outChannels, int channelStride)
     {
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run<TBlock>(int o0, int t0, float* lanes) where TBlock : struct, ICount
         {
             int oh = g.OutHeight, ow = g.OutWidth, plane = oh * ow, taps = g.PatchSize;
             long o1 = Math.Min(o0 + 1, outChannels - 1), o2 = Math.Min(o0 + 2, outChannels - 1), o3 = Math.Min(o0 + 3, outChannels - 1);
+            long o4 = Math.Min(o0 + 4, outChannels - 1), o5 = Math.Min(o0 + 5, outChannels - 1);
             int x1 = offsets[Math.Min(t0 + 1, taps - 1)], x2 = offsets[Math.Min(t0 + 2, taps - 1)], x3 = offsets[Math.Min(t0 + 3, taps - 1)];
             Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
             Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+            Vector512<float> a40 = default, a41 = default, a42 = default, a43 = default, a50 = default, a51 = default, a52 = default, a53 = default;
             var zero = Vector512<float>.Zero;
             var (low, high) = ShortRows.Masks(ow);
             for (int s = 0; s < count; s++)
             {
                 float* gy = outputGrads + (long)s * outChannels * plane, input = padded + (long)s * paddedLength;
                 float* d0 = gy + (long)o0 * plane, d1 = gy + o1 * plane, d2 = gy + o2 * plane, d3 = gy + o3 * plane;
+                float* d4 = gy + o4 * plane, d5 = gy + o5 * plane;
                 float* p0 = input + offsets[t0], p1 = input + x1, p2 = input + x2, p3 = input + x3;
                 for (int y = 0; y < oh; y++)
                 {
@@ -176,17 +187,40 @@ internal static unsafe class DirectConvolution
                             a30 = Vector512.FusedMultiplyAdd(u, v0, a30); a31 = Vector512.FusedMultiplyAdd(u, v1, a31);
                             a32 = Vector512.FusedMultiplyAdd(u, v2, a32); a33 = Vector512.FusedMultiplyAdd(u, v3, a33);
                         }
+                        if (TBlock.Value > 4)
+                        {
+                            u = Avx512F.MaskLoad(d4 + dy, mask, zero);
+                            a40 = Vector512.FusedMultiplyAdd(u, v0, a40); a41 = Vector512.FusedMultiplyAdd(u, v1, a41);
+                            a42 = Vector512.FusedMultiplyAdd(u, v2, a42); a43 = Vector512.FusedMultiplyAdd(u, v3, a43);
+                            u = Avx512F.MaskLoad(d5 + dy, mask, zero);
+                            a50 = Vector512.FusedMultiplyAdd(u, v0, a50); a51 = Vector512.FusedMultiplyAdd(u, v1, a51);
+                            a52 = Vector512.FusedMultiplyAdd(u, v2, a52); a53 = Vector512.FusedMultiplyAdd(u, v3, a53);
+                        }
                     }
                 }
             }
-            Vector512.Store(a00, lanes); Vector512.Store(a01, lanes + 16); Vector512.Store(a02, lanes + 32); Vector512.Store(a03, lanes + 48);
-            Vector512.Store(a10, lanes + 64); Vector512.Store(a11, lanes + 80); Vector512.Store(a12, lanes + 96); Vector512.Store(a13, lanes + 112);
+            // the block's channel r, tap t0 + c goes to lanes + r * channelStride + c * 16
+            StoreFour(lanes, a00, a01, a02, a03);
+            StoreFour(lanes + channelStride, a10, a11, a12, a13);
             if (TBlock.Value > 2)
             {
-                // a block of two leaves these accumulators' lanes unwritten; ReduceLanes never reads channels past the last
-                Vector512.Store(a20, lanes + 128); Vector512.Store(a21, lanes + 144); Vector512.Store(a22, lanes + 160); Vector512.Store(a23, lanes + 176);
-                Vector512.Store(a30, lanes + 192); Vector512.Store(a31, lanes + 208); Vector512.Store(a32, lanes + 224); Vector512.Store(a33, lanes + 240);
+                StoreFour(lanes + 2 * channelStride, a20, a21, a22, a23);
+                StoreFour(lanes + 3 * channelStride, a30, a31, a32, a33);
             }
+            if (TBlock.Value > 4)
+            {
+                StoreFour(lanes + 4 * channelStride, a40, a41, a42, a43);
+                StoreFour(lanes + 5 * channelStride, a50, a51, a52, a53);
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void StoreFour(float* target, Vector512<float> t0, Vector512<float> t1, Vector512<float> t2, Vector512<float> t3)
+        {
+            Vector512.Store(t0, target);
+            Vector512.Store(t1, target + 16);
+            Vector512.Store(t2, target + 32);
+            Vector512.Store(t3, target + 48);
         }
     }
 
