@@ -157,8 +157,8 @@ public static class OnnxExporter
             => _nodes.Add(OnnxProto.Node(opType, $"{opType}_{_nodes.Count}", inputs, [output], attributes));
 
         /// <summary>
-        /// A node that fused ReLU into itself (a Sequential runs Linear/Conv2d + ReLU as one) becomes the plain op into a
-        /// fresh name and a Relu from that name to the output.
+        /// A node that fused ReLU into itself (a Sequential runs Linear/Conv2d + ReLU and ReLU + MaxPool2d as one) becomes
+        /// the plain op into a fresh name and a Relu from that name to the output.
         /// </summary>
         private string FusedTarget(IReadOnlyDictionary<string, object> attributes, Variable output)
             => attributes.TryGetValue("activation", out var activation) && (string)activation == "relu" ? $"preact{_counter++}" : _names[output];
@@ -204,9 +204,14 @@ public static class OnnxExporter
                     break;
                 }
                 case "MaxPool2d":
-                    Node("MaxPool", output, inputs, OnnxProto.IntsAttribute("kernel_shape", Ints("kernel_shape")),
+                {
+                    // a fused ReLU before the pooling is exported after it: max(0, .) commutes with the window maximum
+                    string target = FusedTarget(a, output);
+                    Node("MaxPool", target, inputs, OnnxProto.IntsAttribute("kernel_shape", Ints("kernel_shape")),
                         OnnxProto.IntsAttribute("strides", Ints("strides")), OnnxProto.IntsAttribute("pads", Ints("pads")));
+                    FinishFused(target, output);
                     break;
+                }
                 case "AvgPool2d":
                     Node("AveragePool", output, inputs, OnnxProto.IntsAttribute("kernel_shape", Ints("kernel_shape")),
                         OnnxProto.IntsAttribute("strides", Ints("strides")), OnnxProto.IntsAttribute("pads", Ints("pads")),

@@ -96,6 +96,10 @@ public static partial class F
     public static Variable MaxPool2d(Variable input, (int H, int W) kernelSize, (int H, int W)? stride, (int H, int W) padding)
         => Pool(input, kernelSize, stride, padding, "MaxPool2d", max: true);
 
+    /// <summary>ReLU then max pooling in one node (what a Sequential of ReLU and MaxPool2d runs): max(0, .) of the window maxima.</summary>
+    internal static Variable MaxPool2dAfterRelu(Variable input, int kernelSize, int stride, int padding)
+        => Pool(input, (kernelSize, kernelSize), (stride, stride), (padding, padding), "MaxPool2d", max: true, relu: true);
+
     /// <summary>Average pooling over [N, C, H, W] (or [C, H, W]); zero padding counts in the divisor (count_include_pad).</summary>
     public static Variable AvgPool2d(Variable input, int kernelSize, int? stride = null, int padding = 0)
         => AvgPool2d(input, (kernelSize, kernelSize), stride is int s ? (s, s) : null, (padding, padding));
@@ -104,12 +108,13 @@ public static partial class F
     public static Variable AvgPool2d(Variable input, (int H, int W) kernelSize, (int H, int W)? stride, (int H, int W) padding)
         => Pool(input, kernelSize, stride, padding, "AvgPool2d", max: false);
 
-    private static Variable Pool(Variable input, (int H, int W) kernel, (int H, int W)? stride, (int H, int W) padding, string op, bool max)
+    private static Variable Pool(Variable input, (int H, int W) kernel, (int H, int W)? stride, (int H, int W) padding, string op, bool max,
+        bool relu = false)
     {
         NotNull(input);
         if (input.Rank == 3)
         {
-            return Squeeze(Pool(Unsqueeze(input, 0), kernel, stride, padding, op, max), 0);
+            return Squeeze(Pool(Unsqueeze(input, 0), kernel, stride, padding, op, max, relu), 0);
         }
         if (input.Rank != 4)
         {
@@ -120,7 +125,7 @@ public static partial class F
             throw new ArgumentException(CallSite.Tag($"{op}: padding ({padding.H}, {padding.W}) must be at most half the kernel ({kernel.H}, {kernel.W})."));
         }
         var g = Geometry(op, input.Shape, kernel, stride ?? kernel, padding, (1, 1));
-        return max ? Ops.MaxPool2d.Apply(input, g) : Ops.AvgPool2d.Apply(input, g);
+        return max ? Ops.MaxPool2d.Apply(input, g, relu) : Ops.AvgPool2d.Apply(input, g);
     }
 
     private static ConvGeometry Geometry(string op, ReadOnlySpan<int> shape, (int H, int W) kernel, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation)

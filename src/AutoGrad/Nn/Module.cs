@@ -62,6 +62,12 @@ public abstract class Module
     /// </summary>
     internal virtual Variable? ForwardWithRelu(Variable input) => null;
 
+    /// <summary>
+    /// ReLU followed by this layer as one node, for layers that can fuse it (MaxPool2d); null otherwise. Only
+    /// <see cref="Sequential"/> calls it, and only when neither layer has hooks.
+    /// </summary>
+    internal virtual Variable? ForwardAfterRelu(Variable input) => null;
+
     /// <summary>Whether <see cref="KeepsNoTensors"/> holds and no hook can see this module's tensors either.</summary>
     internal bool KeepsNoTensorsOrHooks
         => KeepsNoTensors && _forwardPreHooks.Count == 0 && _forwardHooks.Count == 0 && _backwardHooks.Count == 0;

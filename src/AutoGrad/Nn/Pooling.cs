@@ -17,6 +17,8 @@ public sealed class MaxPool2d(int kernelSize, int? stride = null, int padding = 
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.MaxPool2d(input, KernelSize, Stride, Padding);
 
+    internal override Variable? ForwardAfterRelu(Variable input) => F.MaxPool2dAfterRelu(input, KernelSize, Stride, Padding);
+
     /// <inheritdoc/>
     protected override string Describe() => $"kernel_size={KernelSize}, stride={Stride}, padding={Padding}";
 }

@@ -49,7 +49,9 @@ public sealed class Sequential : Module
     /// <inheritdoc/>
     /// <remarks>
     /// A Linear or Conv2d followed by a ReLU (neither with hooks) runs as one node that applies the activation in place,
-    /// so the pre-activation tensor never exists. Between two built-in layers without hooks, an intermediate result can be reached only through the graph, so its
+    /// so the pre-activation tensor never exists; a ReLU followed by a MaxPool2d runs inside the pooling node instead,
+    /// on the window maxima (max(0, .) commutes with a maximum, and the gradient mask then covers a quarter of the
+    /// values). Between two built-in layers without hooks, an intermediate result can be reached only through the graph, so its
     /// buffer goes back to the pool when the node that produced it is released by Backward (every node that reads it
     /// comes before that one), or at once when no graph was recorded. The output of the last layer, and anything an
     /// unknown module or a hook may have kept, is left alone.
@@ -81,7 +83,16 @@ public sealed class Sequential : Module
             var layer = _layers[i];
             bool known = layer.KeepsNoTensorsOrHooks;
             Variable? y = null;
-            if (known && i + 1 < _layers.Count && _layers[i + 1] is ReLU relu && relu.KeepsNoTensorsOrHooks)
+            if (known && layer is ReLU && FusesRelu(i + 1))
+            {
+                // ReLU then MaxPool2d: one node that applies max(0, .) to the window maxima, a quarter of the values
+                y = _layers[i + 1].ForwardAfterRelu(x);
+                if (y is not null)
+                {
+                    i++;
+                }
+            }
+            else if (known && i + 1 < _layers.Count && _layers[i + 1] is ReLU relu && relu.KeepsNoTensorsOrHooks && !FusesRelu(i + 2))
             {
                 // Linear or Conv2d then ReLU: one node, no intermediate tensor (nothing can observe it)
                 y = layer.ForwardWithRelu(x);
@@ -111,6 +122,9 @@ public sealed class Sequential : Module
         }
         return x;
     }
+
+    /// <summary>Whether the layer at <paramref name="index"/> exists and takes a preceding ReLU into its own node (MaxPool2d without hooks).</summary>
+    private bool FusesRelu(int index) => index < _layers.Count && _layers[index] is MaxPool2d pool && pool.KeepsNoTensorsOrHooks;
 
     /// <summary>True when <paramref name="y"/> got a buffer of its own (not a view of its input or of its node's inputs).</summary>
     private static bool IsFreshBuffer(Variable y, Variable x)

@@ -3,7 +3,7 @@ using Microsoft.VisualStudio.TestTools.UnitTesting;
 
 namespace AutoGrad.Tests.Nn;
 
-/// <summary>Sequential runs Linear/Conv2d + ReLU as one node; results must equal the unfused functional composition.</summary>
+/// <summary>Sequential runs Linear/Conv2d + ReLU and ReLU + MaxPool2d as one node; results must equal the unfused functional composition.</summary>
 [TestClass]
 public sealed class SequentialFusionTests
 {
@@ -67,5 +67,39 @@ public sealed class SequentialFusionTests
         var output = model.Call(Tensor.Randn(new Generator(26), 2, 1, 8, 8));
         Assert.AreEqual(1, calls);
         StringAssert.Contains(output.ToDot(), "Relu");
+    }
+
+    [TestMethod]
+    public void ReluBeforeMaxPool_RunsInThePoolingNode_WithTheUnfusedResults()
+    {
+        // a bias of -0.5 leaves some windows entirely at or below zero: the fused mask must stop their gradient as ReLU does
+        var conv = new Conv2d(2, 3, 3, padding: 1, generator: new Generator(27));
+        conv.Bias!.Value.AsSpan().Fill(-0.5f);
+        var model = new Sequential(conv, new ReLU(), new MaxPool2d(2));
+        var images = Tensor.Randn(new Generator(28), 4, 2, 6, 6);
+        var upstream = Tensor.Randn(new Generator(29), 4, 3, 3, 3);
+
+        var fused = model.Call(images);
+        string dot = fused.ToDot();
+        Assert.AreEqual(1, dot.Split("activation=relu").Length - 1, dot);
+        Assert.IsFalse(dot.Contains("Relu", StringComparison.Ordinal), dot);
+        fused.Backward(upstream);
+        var fusedGrads = model.Parameters().Select(p => p.Grad!.ToArray()).ToList();
+        foreach (var p in model.Parameters())
+        {
+            p.Grad = null;
+        }
+
+        var x = new Variable(images, requiresGrad: true);
+        var plain = F.MaxPool2d(F.Relu(F.Conv2d(x, conv.Weight, conv.Bias, 1, 1)), 2);
+        plain.Backward(upstream);
+
+        CollectionAssert.AreEqual(plain.Value.ToArray(), fused.Value.ToArray(), "outputs are bitwise equal");
+        Assert.IsTrue(plain.Value.ToArray().Count(v => v == 0) > 3, "some windows are entirely at or below zero");
+        var plainGrads = model.Parameters().Select(p => p.Grad!.ToArray()).ToList();
+        for (int i = 0; i < plainGrads.Count; i++)
+        {
+            CollectionAssert.AreEqual(plainGrads[i], fusedGrads[i], $"parameter {i}: the same gradient reaches the convolution");
+        }
     }
 }
