@@ -35,6 +35,10 @@ internal abstract class Function
 
     internal static readonly IReadOnlyDictionary<string, object> NoAttributes = new Dictionary<string, object>();
 
+    /// <summary>The op's settings, plus activation = "relu" for a node that fused a ReLU into itself (a Sequential's doing).</summary>
+    private protected static IReadOnlyDictionary<string, object> WithFusedRelu(IReadOnlyDictionary<string, object> attributes, bool relu)
+        => relu ? new Dictionary<string, object>(attributes) { ["activation"] = "relu" } : attributes;
+
     /// <summary>
     /// Given the gradient of the output, writes the gradient for each input that needs one into
     /// <paramref name="inputGrads"/>. A gradient may have the broadcast shape; the engine sums it to the input's shape.

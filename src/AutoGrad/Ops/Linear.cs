@@ -13,7 +13,7 @@ internal sealed class Linear : Function
     private Tensor? _x, _weight, _activated;
 
     internal override IReadOnlyDictionary<string, object> Attributes
-        => _relu ? new Dictionary<string, object> { ["activation"] = "relu" } : NoAttributes;
+        => WithFusedRelu(NoAttributes, _relu);
 
     private bool _relu;
 

@@ -17,18 +17,7 @@ internal sealed class MaxPool2d : Function
     private Tensor? _activated; // the output, when ReLU is fused: its sign is the gradient mask
     private bool _relu;
 
-    internal override IReadOnlyDictionary<string, object> Attributes
-    {
-        get
-        {
-            var attributes = new Dictionary<string, object>(_geometry.Attributes());
-            if (_relu)
-            {
-                attributes["activation"] = "relu";
-            }
-            return attributes;
-        }
-    }
+    internal override IReadOnlyDictionary<string, object> Attributes => WithFusedRelu(_geometry.Attributes(), _relu);
 
     public static Variable Apply(Variable x, ConvGeometry g, bool relu = false)
     {
