@@ -196,11 +196,23 @@ public static class OnnxExporter
                     break;
                 case "Conv2d":
                 {
-                    string target = FusedTarget(a, output);
+                    // a fused ReLU and 2x2 max pooling (a Sequential's Conv2d, ReLU, MaxPool2d) become Conv, Relu, MaxPool
+                    bool pooled = a.ContainsKey("pool");
+                    string target = pooled ? $"prepool{_counter++}" : FusedTarget(a, output);
                     Node("Conv", target, inputs, OnnxProto.IntsAttribute("kernel_shape", Ints("kernel_shape")),
                         OnnxProto.IntsAttribute("strides", Ints("strides")), OnnxProto.IntsAttribute("pads", Ints("pads")),
                         OnnxProto.IntsAttribute("dilations", Ints("dilations")));
-                    FinishFused(target, output);
+                    if (pooled)
+                    {
+                        string activated = $"prepool{_counter++}";
+                        Node("Relu", activated, [target]);
+                        Node("MaxPool", output, [activated], OnnxProto.IntsAttribute("kernel_shape", [2, 2]), OnnxProto.IntsAttribute("strides", [2, 2]),
+                            OnnxProto.IntsAttribute("pads", [0, 0, 0, 0]));
+                    }
+                    else
+                    {
+                        FinishFused(target, output);
+                    }
                     break;
                 }
                 case "MaxPool2d":

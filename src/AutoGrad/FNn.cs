@@ -61,12 +61,32 @@ public static partial class F
     /// <summary>Conv2d, optionally followed by ReLU in the same node (what a Sequential of Conv2d and ReLU runs).</summary>
     internal static Variable Conv2d(Variable input, Variable weight, Variable? bias, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation, bool relu)
     {
-        NotNull(input);
-        NotNull(weight);
-        if (input.Rank == 3)
+        if (input?.Rank == 3)
         {
             return Squeeze(Conv2d(Unsqueeze(input, 0), weight, bias, stride, padding, dilation, relu), 0);
         }
+        return Ops.Conv2d.Apply(input!, weight, bias, ConvGeometryOf(input!, weight, bias, stride, padding, dilation), relu);
+    }
+
+    /// <summary>
+    /// Conv2d, ReLU and MaxPool2d(2) as one node (what a Sequential of the three runs), or null where that node does not
+    /// apply (a batched input and the direct convolution's geometries only).
+    /// </summary>
+    internal static Variable? Conv2dReluMaxPool2(Variable input, Variable weight, Variable? bias, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation)
+    {
+        if (input?.Rank != 4)
+        {
+            return null;
+        }
+        var g = ConvGeometryOf(input, weight, bias, stride, padding, dilation);
+        return Ops.Conv2d.PoolFuses(g) ? Ops.Conv2d.ApplyPooled(input, weight, bias, g) : null;
+    }
+
+    /// <summary>The geometry of a batched convolution, after checking its arguments.</summary>
+    private static ConvGeometry ConvGeometryOf(Variable input, Variable weight, Variable? bias, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation)
+    {
+        NotNull(input);
+        NotNull(weight);
         if (input.Rank != 4)
         {
             throw new ArgumentException(CallSite.Tag($"Conv2d: input must be [N, C, H, W] (or [C, H, W]); got shape {Shapes.Format(input.Shape)}."));
@@ -84,8 +104,7 @@ public static partial class F
         {
             throw new ArgumentException(CallSite.Tag($"Conv2d: bias must be [{weight.Shape[0]}] to match weight {Shapes.Format(weight.Shape)}; got {Shapes.Format(bias.Shape)}."));
         }
-        var g = Geometry("Conv2d", input.Shape, (weight.Shape[2], weight.Shape[3]), stride, padding, dilation);
-        return Ops.Conv2d.Apply(input, weight, bias, g, relu);
+        return Geometry("Conv2d", input.Shape, (weight.Shape[2], weight.Shape[3]), stride, padding, dilation);
     }
 
     /// <summary>Max pooling over [N, C, H, W] (or [C, H, W]); the stride defaults to the kernel size; padding is -infinity.</summary>

@@ -24,6 +24,10 @@ internal static unsafe class Pooling
         }
     }
 
+    /// <summary><see cref="MaxForward"/> on the calling thread (for callers that already run in parallel, a sample at a time).</summary>
+    public static void MaxForwardSerial(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> output, Span<int> argmax)
+        => MaxForwardPlanes(x, g, output, argmax, 0, g.Batch * g.Channels);
+
     private static void MaxForwardPlanes(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> output, Span<int> argmax, int p0, int p1)
     {
         if (g is { KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0 })
@@ -199,6 +203,16 @@ internal static unsafe class Pooling
             nint ag = (nint)pg, ai = (nint)pi, aa = (nint)pa;
             ParallelRanges.For(g.Batch * g.Channels, inputLength, (p0, p1) => MaxBackward2x2Planes(
                 (float*)ag, (int*)aa, geometry, (float*)ai, p0, p1));
+        }
+    }
+
+    /// <summary><see cref="MaxBackward2x2"/> on the calling thread.</summary>
+    public static unsafe void MaxBackward2x2Serial(ReadOnlySpan<float> grad, ReadOnlySpan<int> argmax, in ConvGeometry g, Span<float> inputGrad)
+    {
+        fixed (float* pg = grad, pi = inputGrad)
+        fixed (int* pa = argmax)
+        {
+            MaxBackward2x2Planes(pg, pa, g, pi, 0, g.Batch * g.Channels);
         }
     }
 

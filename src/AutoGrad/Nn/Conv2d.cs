@@ -69,6 +69,9 @@ public sealed class Conv2d : Module
 
     internal override Variable? ForwardWithRelu(Variable input) => F.Conv2d(input, Weight, Bias, Stride, Padding, Dilation, relu: true);
 
+    internal override Variable? ForwardWithReluAndPool(Variable input, MaxPool2d pool)
+        => pool is { KernelSize: 2, Stride: 2, Padding: 0 } ? F.Conv2dReluMaxPool2(input, Weight, Bias, Stride, Padding, Dilation) : null;
+
     /// <inheritdoc/>
     protected override string Describe()
         => $"{InChannels}, {OutChannels}, kernel_size={KernelSize}, stride={Stride}, padding={Padding}, dilation={Dilation}, bias={Bias is not null}";

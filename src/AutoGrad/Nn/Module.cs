@@ -68,6 +68,12 @@ public abstract class Module
     /// </summary>
     internal virtual Variable? ForwardAfterRelu(Variable input) => null;
 
+    /// <summary>
+    /// This layer, ReLU and <paramref name="pool"/> as one node, for layers and pools that can fuse them (Conv2d and a
+    /// 2x2 max pooling); null otherwise. Only <see cref="Sequential"/> calls it, and only when none of them has hooks.
+    /// </summary>
+    internal virtual Variable? ForwardWithReluAndPool(Variable input, MaxPool2d pool) => null;
+
     /// <summary>Whether <see cref="KeepsNoTensors"/> holds and no hook can see this module's tensors either.</summary>
     internal bool KeepsNoTensorsOrHooks
         => KeepsNoTensors && _forwardPreHooks.Count == 0 && _forwardHooks.Count == 0 && _backwardHooks.Count == 0;

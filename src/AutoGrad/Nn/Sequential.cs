@@ -82,25 +82,8 @@ public sealed class Sequential : Module
         {
             var layer = _layers[i];
             bool known = layer.KeepsNoTensorsOrHooks;
-            Variable? y = null;
-            if (known && layer is ReLU && FusesRelu(i + 1))
-            {
-                // ReLU then MaxPool2d: one node that applies max(0, .) to the window maxima, a quarter of the values
-                y = _layers[i + 1].ForwardAfterRelu(x);
-                if (y is not null)
-                {
-                    i++;
-                }
-            }
-            else if (known && i + 1 < _layers.Count && _layers[i + 1] is ReLU relu && relu.KeepsNoTensorsOrHooks && !FusesRelu(i + 2))
-            {
-                // Linear or Conv2d then ReLU: one node, no intermediate tensor (nothing can observe it)
-                y = layer.ForwardWithRelu(x);
-                if (y is not null)
-                {
-                    i++;
-                }
-            }
+            var y = FusedForward(i, x, out int fused);
+            i += fused;
             y ??= layer.Call(x);
             if (owned is not null && (!known || !ReferenceEquals(y.Value.Buffer, owned.Value.Buffer)))
             {
@@ -121,6 +104,37 @@ public sealed class Sequential : Module
             Buffers.BufferPool.Disown(owned.Value.Buffer); // the output is the caller's now
         }
         return x;
+    }
+
+    /// <summary>
+    /// The layers from <paramref name="i"/> on as one node where they fuse and none has hooks, else null;
+    /// <paramref name="extra"/> is how many layers after <paramref name="i"/> the node took.
+    /// </summary>
+    private Variable? FusedForward(int i, Variable x, out int extra)
+    {
+        var layer = _layers[i];
+        extra = 0;
+        if (!layer.KeepsNoTensorsOrHooks)
+        {
+            return null;
+        }
+        bool reluNext = i + 1 < _layers.Count && _layers[i + 1] is ReLU relu && relu.KeepsNoTensorsOrHooks;
+        if (reluNext && FusesRelu(i + 2) && layer.ForwardWithReluAndPool(x, (MaxPool2d)_layers[i + 2]) is { } pooled)
+        {
+            extra = 2; // Conv2d, ReLU and a 2x2 max pooling: each sample is pooled while its convolution is in cache
+            return pooled;
+        }
+        if (layer is ReLU && FusesRelu(i + 1) && _layers[i + 1].ForwardAfterRelu(x) is { } afterRelu)
+        {
+            extra = 1; // ReLU then MaxPool2d: max(0, .) on the window maxima, a quarter of the values
+            return afterRelu;
+        }
+        if (reluNext && !FusesRelu(i + 2) && layer.ForwardWithRelu(x) is { } withRelu)
+        {
+            extra = 1; // Linear or Conv2d then ReLU: no intermediate tensor (nothing can observe it)
+            return withRelu;
+        }
+        return null;
     }
 
     /// <summary>Whether the layer at <paramref name="index"/> exists and takes a preceding ReLU into its own node (MaxPool2d without hooks).</summary>

@@ -18,7 +18,8 @@ namespace AutoGrad.Ops;
 /// </list>
 /// Samples (or groups) are spread over the cores; weight and bias gradients are summed per fixed group of samples and
 /// the groups added in order, so results do not depend on the thread count. With <c>relu</c> the node also applies
-/// max(0, .) to its output (a Sequential fuses Conv2d + ReLU this way) and masks the gradient while reading it.
+/// max(0, .) to its output (a Sequential fuses Conv2d + ReLU this way) and masks the gradient while reading it; on the
+/// direct path it can also take a following 2x2 max pooling (<see cref="ApplyPooled"/>).
 /// </summary>
 internal sealed class Conv2d : Function
 {
@@ -32,49 +33,90 @@ internal sealed class Conv2d : Function
     private Tensor? _input;    // kept instead of the columns by the direct path
     private Tensor? _activated; // the output, when ReLU is fused: its sign is the gradient mask
     private bool _relu;
+    private ConvGeometry? _pool;  // a fused 2x2 max pooling of each sample's [O, OH, OW] output (after the ReLU)
+    private int[]? _argmax;      // its window winners, per sample
 
-    internal override IReadOnlyDictionary<string, object> Attributes => WithFusedRelu(_geometry.Attributes(), _relu);
+    internal override IReadOnlyDictionary<string, object> Attributes
+    {
+        get
+        {
+            var attributes = WithFusedRelu(_geometry.Attributes(), _relu);
+            return _pool is null ? attributes : new Dictionary<string, object>(attributes) { ["pool"] = "max2x2" };
+        }
+    }
 
     /// <summary>Arguments are validated by the caller; <paramref name="bias"/> may be null.</summary>
     public static Variable Apply(Variable x, Variable weight, Variable? bias, ConvGeometry g, bool relu = false)
-        => DirectConvolution.Applies(g) ? ApplyDirect(x, weight, bias, g, relu) : ApplyColumns(x, weight, bias, g, relu);
+        => DirectConvolution.Applies(g) ? ApplyDirect(x, weight, bias, g, relu, pool: false) : ApplyColumns(x, weight, bias, g, relu);
 
-    /// <summary>Small images: <see cref="DirectConvolution"/> sample by sample, no column matrices.</summary>
-    private static Variable ApplyDirect(Variable x, Variable weight, Variable? bias, ConvGeometry g, bool relu)
+    /// <summary>Whether <see cref="ApplyPooled"/> handles <paramref name="g"/>: the direct path, with at least one 2x2 window.</summary>
+    public static bool PoolFuses(in ConvGeometry g) => DirectConvolution.Applies(g) && g.OutHeight >= 2 && g.OutWidth >= 2;
+
+    /// <summary>
+    /// Conv2d, ReLU and 2x2 max pooling with stride 2 as one node (what a Sequential of the three runs, where
+    /// <see cref="PoolFuses"/>): each sample is pooled while its convolution output is still in cache, and backward
+    /// rebuilds that output's gradient one group of samples at a time, so neither full-size tensor exists.
+    /// </summary>
+    public static Variable ApplyPooled(Variable x, Variable weight, Variable? bias, ConvGeometry g) => ApplyDirect(x, weight, bias, g, relu: true, pool: true);
+
+    /// <summary>The pooling of one sample's [O, OH, OW] convolution output.</summary>
+    private static ConvGeometry SamplePool(in ConvGeometry g, int outChannels) => new(1, outChannels, g.OutHeight, g.OutWidth, 2, 2, 2, 2, 0, 0, 1, 1);
+
+    /// <summary>Small images: <see cref="DirectConvolution"/> (or <see cref="ChannelLanes"/>) sample by sample, no column matrices.</summary>
+    private static Variable ApplyDirect(Variable x, Variable weight, Variable? bias, ConvGeometry g, bool relu, bool pool)
     {
-        int o = weight.Value.Shape[0], plane = g.OutPlane;
+        int o = weight.Value.Shape[0], plane = g.OutPlane, size = o * plane;
         var input = x.Value;
         var w = weight.Value;
         var b = bias?.Value;
-        var output = Tensor.EmptyOwned([g.Batch, o, g.OutHeight, g.OutWidth]);
-        long work = (long)o * plane * g.PatchSize;
+        var pg = SamplePool(g, o);
+        int pooledSize = o * pg.OutPlane;
+        var output = pool ? Tensor.EmptyOwned([g.Batch, o, pg.OutHeight, pg.OutWidth]) : Tensor.EmptyOwned([g.Batch, o, g.OutHeight, g.OutWidth]);
+        var argmax = pool ? BufferPool.RentInts(g.Batch * pooledSize) : null;
+        float[]? lanes = null;
         if (ChannelLanes.PaysForForward(g, o))
         {
-            var lanes = BufferPool.RentFloats(o * g.PatchSize);
+            lanes = BufferPool.RentFloats(o * g.PatchSize);
             ChannelLanes.PrepareWeights(w.AsReadOnlySpan(), o, g.PatchSize, lanes);
-            ForGroups(g.Batch, work, (n0, n1, _) =>
-            {
-                var scratch = BufferPool.RentFloats(ChannelLanes.ForwardScratchLength(g));
-                ChannelLanes.Forward(input.AsReadOnlySpan().Slice(n0 * g.SampleSize, (n1 - n0) * g.SampleSize), n1 - n0, g, lanes, o,
-                    b is null ? default : b.AsReadOnlySpan(), relu, output.AsSpan().Slice(n0 * o * plane, (n1 - n0) * o * plane), scratch);
-                BufferPool.ReturnFloats(scratch);
-            });
-            BufferPool.ReturnFloats(lanes);
         }
-        else
+        ForGroups(g.Batch, (long)o * plane * g.PatchSize, (n0, n1, _) =>
         {
-            ForGroups(g.Batch, work, (n0, n1, _) =>
+            var scratch = BufferPool.RentFloats(lanes is null ? DirectConvolution.ScratchLength(g, o) : ChannelLanes.ForwardScratchLength(g));
+            var convolved = pool ? BufferPool.RentFloats(SamplesPerGroup * size) : null; // a few samples' output, pooled from cache
+            var biasValues = b is null ? default : b.AsReadOnlySpan();
+            for (int first = n0; first < n1; first += SamplesPerGroup)
             {
-                var scratch = BufferPool.RentFloats(DirectConvolution.ScratchLength(g, o));
-                for (int n = n0; n < n1; n++)
+                int count = Math.Min(SamplesPerGroup, n1 - first);
+                var samples = input.AsReadOnlySpan().Slice(first * g.SampleSize, count * g.SampleSize);
+                var target = convolved is null ? output.AsSpan().Slice(first * size, count * size) : convolved.AsSpan(0, count * size);
+                if (lanes is not null)
                 {
-                    DirectConvolution.Forward(Sample(input.AsReadOnlySpan(), n, g.SampleSize), g, w.AsReadOnlySpan(), o,
-                        b is null ? default : b.AsReadOnlySpan(), relu, output.AsSpan().Slice(n * o * plane, o * plane), scratch);
+                    ChannelLanes.Forward(samples, count, g, lanes, o, biasValues, relu && !pool, target, scratch);
                 }
-                BufferPool.ReturnFloats(scratch);
-            });
-        }
-        var node = new Conv2d { _geometry = g, _input = input, _weight = w, _relu = relu, _activated = relu ? output : null };
+                else
+                {
+                    for (int s = 0; s < count; s++)
+                    {
+                        DirectConvolution.Forward(Sample(samples, s, g.SampleSize), g, w.AsReadOnlySpan(), o, biasValues, relu && !pool,
+                            target.Slice(s * size, size), scratch);
+                    }
+                }
+                for (int s = 0; pool && s < count; s++)
+                {
+                    // max(0, .) after the maximum: the same values as before it, on a quarter of them
+                    var pooled = output.AsSpan().Slice((first + s) * pooledSize, pooledSize);
+                    Pooling.MaxForwardSerial(target.Slice(s * size, size), pg, pooled, argmax.AsSpan((first + s) * pooledSize, pooledSize));
+                    TensorPrimitives.Max(pooled, 0f, pooled);
+                }
+            }
+            BufferPool.ReturnFloats(scratch);
+            BufferPool.ReturnFloats(convolved);
+        });
+        BufferPool.ReturnFloats(lanes);
+        var node = new Conv2d
+        {
+            _geometry = g, _input = input, _weight = w, _relu = relu, _activated = relu ? output : null, _pool = pool ? pg : null, _argmax = argmax,
+        };
         return bias is null ? node.Record(output, x, weight) : node.Record(output, [x, weight, bias]);
     }
 
@@ -153,6 +195,9 @@ internal sealed class Conv2d : Function
         var partials = needWeight ? BufferPool.RentFloats(groups * o * taps) : null;
         var biasPartials = needBias ? BufferPool.RentFloats(groups * o) : null;
         var activated = _activated;
+        var pool = _pool;
+        var argmax = _argmax;
+        int pooledSize = pool is { } p ? o * p.OutPlane : 0;
         var inputGrad = needInput ? Tensor.EmptyOwned([g.Batch, g.Channels, g.Height, g.Width]) : null;
         bool channelLanes = ChannelLanes.Applies(g, o); // the weight gradient with output channels in the lanes
         float[]? flipped = null;
@@ -178,6 +223,7 @@ internal sealed class Conv2d : Function
             int size = o * plane;
             var scratch = inputGrad is null ? null : BufferPool.RentFloats(DirectConvolution.ScratchLength(g, o));
             var masked = activated is null ? null : BufferPool.RentFloats(SamplesPerGroup * size);
+            var maskedPooled = pool is null ? null : BufferPool.RentFloats(SamplesPerGroup * pooledSize);
             var lanes = partials is null || channelLanes ? null : BufferPool.RentFloats(DirectConvolution.LanePartialsLength(g, o));
             var padded = partials is null ? null : BufferPool.RentFloats(channelLanes
                 ? ChannelLanes.WeightScratchLength(g, SamplesPerGroup, o)
@@ -185,11 +231,29 @@ internal sealed class Conv2d : Function
             for (int group = g0; group < g1; group++)
             {
                 var (first, count) = Members(group, g.Batch);
-                var gys = grad.AsReadOnlySpan().Slice(first * size, count * size);
-                if (masked is not null)
+                ReadOnlySpan<float> gys;
+                if (pool is { } pg)
                 {
+                    // the fused pooling's backward: the pooled gradient, masked by the ReLU, goes to each window's winner
+                    var pooledGrads = maskedPooled.AsSpan(0, count * pooledSize);
+                    Map.Apply(default(ReluBackwardMap), grad.AsReadOnlySpan().Slice(first * pooledSize, count * pooledSize),
+                        activated!.AsReadOnlySpan().Slice(first * pooledSize, count * pooledSize), pooledGrads);
+                    for (int s = 0; s < count; s++)
+                    {
+                        Pooling.MaxBackward2x2Serial(pooledGrads.Slice(s * pooledSize, pooledSize), argmax.AsSpan((first + s) * pooledSize, pooledSize), pg,
+                            masked!.AsSpan(s * size, size));
+                    }
+                    gys = masked.AsSpan(0, count * size);
+                }
+                else if (masked is not null)
+                {
+                    gys = grad.AsReadOnlySpan().Slice(first * size, count * size);
                     Map.Apply(default(ReluBackwardMap), gys, activated!.AsReadOnlySpan().Slice(first * size, count * size), masked.AsSpan(0, count * size));
                     gys = masked.AsSpan(0, count * size);
+                }
+                else
+                {
+                    gys = grad.AsReadOnlySpan().Slice(first * size, count * size);
                 }
                 for (int s = 0; s < count; s++)
                 {
@@ -223,6 +287,7 @@ internal sealed class Conv2d : Function
             }
             BufferPool.ReturnFloats(scratch);
             BufferPool.ReturnFloats(masked);
+            BufferPool.ReturnFloats(maskedPooled);
             BufferPool.ReturnFloats(lanes);
             BufferPool.ReturnFloats(padded);
         });
@@ -363,6 +428,8 @@ internal sealed class Conv2d : Function
     protected override void ReleaseSaved()
     {
         BufferPool.ReturnFloats(_columns);
+        BufferPool.ReturnInts(_argmax);
+        _argmax = null;
         (_columns, _weight, _activated, _input) = (null, null, null, null);
     }
 }

@@ -106,4 +106,31 @@ public sealed class ThreadInvarianceTests
             AssertSameBits(one[i], two[i], names[i]);
         }
     }
+
+    [TestMethod]
+    [TestCategory("Determinism")]
+    public void FusedConvolutionAndPoolingGiveTheSameBitsWithOneAndTwoThreads()
+    {
+        var x = Tensor.FromArray(KernelTestData.Values(37 * 3 * 20 * 20, 11, specials: false), 37, 3, 20, 20);
+        var model = new AutoGrad.Nn.Sequential(new AutoGrad.Nn.Conv2d(3, 16, 5, padding: 2, generator: new Generator(12)), new AutoGrad.Nn.ReLU(),
+            new AutoGrad.Nn.MaxPool2d(2));
+        float[][] Run()
+        {
+            var input = new Variable(x, requiresGrad: true);
+            foreach (var p in model.Parameters())
+            {
+                p.Grad = null;
+            }
+            var y = model.Call(input);
+            y.Backward(Tensor.FromArray(KernelTestData.Values(y.Value.Length, 13, specials: false), y.Value.ShapeArray));
+            return [y.Value.ToArray(), input.Grad!.ToArray(), .. model.Parameters().Select(p => p.Grad!.ToArray())];
+        }
+        var one = WithThreads(1, Run);
+        var two = WithThreads(2, Run);
+        string[] names = ["output", "input gradient", "weight gradient", "bias gradient"];
+        for (int i = 0; i < names.Length; i++)
+        {
+            AssertSameBits(one[i], two[i], names[i]);
+        }
+    }
 }

@@ -3,7 +3,10 @@ using Microsoft.VisualStudio.TestTools.UnitTesting;
 
 namespace AutoGrad.Tests.Nn;
 
-/// <summary>Sequential runs Linear/Conv2d + ReLU and ReLU + MaxPool2d as one node; results must equal the unfused functional composition.</summary>
+/// <summary>
+/// Sequential runs Linear/Conv2d + ReLU, Conv2d + ReLU + MaxPool2d(2) and ReLU + MaxPool2d as one node; results must
+/// equal the unfused functional composition.
+/// </summary>
 [TestClass]
 public sealed class SequentialFusionTests
 {
@@ -70,17 +73,23 @@ public sealed class SequentialFusionTests
     }
 
     [TestMethod]
-    public void ReluBeforeMaxPool_RunsInThePoolingNode_WithTheUnfusedResults()
+    public void ConvReluMaxPool_RunAsOneNode_WithTheUnfusedResults()
     {
-        // a bias of -0.5 leaves some windows entirely at or below zero: the fused mask must stop their gradient as ReLU does
+        // a bias of -0.5 leaves some windows entirely at or below zero (the mask must stop their gradient as ReLU does),
+        // and a 7x7 output leaves a last row and column outside every window (their gradient is zero)
         var conv = new Conv2d(2, 3, 3, padding: 1, generator: new Generator(27));
         conv.Bias!.Value.AsSpan().Fill(-0.5f);
         var model = new Sequential(conv, new ReLU(), new MaxPool2d(2));
-        var images = Tensor.Randn(new Generator(28), 4, 2, 6, 6);
-        var upstream = Tensor.Randn(new Generator(29), 4, 3, 3, 3);
+        var images = Tensor.Randn(new Generator(28), 10, 2, 7, 7); // two groups of samples in backward
+        var upstream = Tensor.Randn(new Generator(29), 10, 3, 3, 3);
 
         var fused = model.Call(images);
         string dot = fused.ToDot();
+        if (DirectConvolutionApplies)
+        {
+            StringAssert.Contains(dot, "pool=max2x2");
+            Assert.IsFalse(dot.Contains("MaxPool2d", StringComparison.Ordinal), dot);
+        }
         Assert.AreEqual(1, dot.Split("activation=relu").Length - 1, dot);
         Assert.IsFalse(dot.Contains("Relu", StringComparison.Ordinal), dot);
         fused.Backward(upstream);
@@ -90,8 +99,7 @@ public sealed class SequentialFusionTests
             p.Grad = null;
         }
 
-        var x = new Variable(images, requiresGrad: true);
-        var plain = F.MaxPool2d(F.Relu(F.Conv2d(x, conv.Weight, conv.Bias, 1, 1)), 2);
+        var plain = F.MaxPool2d(F.Relu(F.Conv2d(new Variable(images), conv.Weight, conv.Bias, 1, 1)), 2);
         plain.Backward(upstream);
 
         CollectionAssert.AreEqual(plain.Value.ToArray(), fused.Value.ToArray(), "outputs are bitwise equal");
@@ -102,4 +110,31 @@ public sealed class SequentialFusionTests
             CollectionAssert.AreEqual(plainGrads[i], fusedGrads[i], $"parameter {i}: the same gradient reaches the convolution");
         }
     }
+
+    [TestMethod]
+    public void ReluBeforeMaxPool_RunsInThePoolingNode_WithTheUnfusedResults()
+    {
+        // without a convolution in front (or with one the fused node does not cover), ReLU runs inside the pooling
+        var model = new Sequential(new ReLU(), new MaxPool2d(2));
+        var values = Tensor.Randn(new Generator(30), 3, 2, 6, 5);
+        values.AsSpan()[..12].Fill(-1f); // the first windows lie entirely below zero
+        var upstream = Tensor.Randn(new Generator(31), 3, 2, 3, 2);
+
+        var x = new Variable(values, requiresGrad: true);
+        var fused = model.Call(x);
+        string dot = fused.ToDot();
+        StringAssert.Contains(dot, "activation=relu");
+        Assert.IsFalse(dot.Contains("Relu", StringComparison.Ordinal), dot);
+        fused.Backward(upstream);
+
+        var y = new Variable(values, requiresGrad: true);
+        var plain = F.MaxPool2d(F.Relu(y), 2);
+        plain.Backward(upstream);
+
+        CollectionAssert.AreEqual(plain.Value.ToArray(), fused.Value.ToArray(), "outputs are bitwise equal");
+        CollectionAssert.AreEqual(y.Grad!.ToArray(), x.Grad!.ToArray(), "input gradients are bitwise equal");
+        Assert.AreEqual(0f, x.Grad!.ToArray()[..12].Sum(MathF.Abs), "no gradient through windows below zero");
+    }
+
+    private static bool DirectConvolutionApplies => System.Runtime.Intrinsics.X86.Avx512F.IsSupported && System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
 }
