@@ -27,6 +27,9 @@ public sealed class NnGradCheckTests
         // ReLU fused into max pooling (what a Sequential runs); the shift keeps every value 0.05 from ReLU's kink
         ["max_pool2d/after_relu_2x2"] = new(a => F.MaxPool2dAfterRelu(a[0] + 0.05f, 2, 2, 0), g => [Distinct(g, 2, 3, 4, 6)]),
         ["max_pool2d/after_relu_3x3_s2_p1"] = new(a => F.MaxPool2dAfterRelu(a[0] + 0.05f, 3, 2, 1), g => [Distinct(g, 2, 2, 5, 5)]),
+        // Conv2d + ReLU + MaxPool2d(2) as one node (the composition where the fused node does not apply: no AVX-512)
+        ["conv2d/relu_max_pool2d_fused"] = new(a => F.Conv2dReluMaxPool2(a[0], a[1], a[2], (1, 1), (1, 1), (1, 1))
+            ?? F.MaxPool2d(F.Relu(F.Conv2d(a[0], a[1], a[2], 1, 1)), 2), g => [N(g, 2, 1, 4, 4), N(g, 2, 1, 3, 3), N(g, 2)]),
         ["max_pool2d/non_square"] = new(a => F.MaxPool2d(a[0], (2, 3), (1, 2), (1, 1)), g => [Distinct(g, 2, 1, 4, 7)]),
         ["avg_pool2d/2x2"] = new(a => F.AvgPool2d(a[0], 2), g => [N(g, 2, 3, 4, 6)]),
         ["avg_pool2d/3x3_s2_p1"] = new(a => F.AvgPool2d(a[0], 3, 2, 1), g => [N(g, 2, 2, 5, 5)]),
