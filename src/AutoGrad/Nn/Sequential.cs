@@ -48,10 +48,11 @@ public sealed class Sequential : Module
 
     /// <inheritdoc/>
     /// <remarks>
-    /// A Linear or Conv2d followed by a ReLU (neither with hooks) runs as one node that applies the activation in place,
-    /// so the pre-activation tensor never exists; a ReLU followed by a MaxPool2d runs inside the pooling node instead,
-    /// on the window maxima (max(0, .) commutes with a maximum, and the gradient mask then covers a quarter of the
-    /// values). Between two built-in layers without hooks, an intermediate result can be reached only through the graph, so its
+    /// Built-in layers without hooks fuse into one node where they can (<see cref="FusedForward"/>): Linear or Conv2d +
+    /// ReLU apply the activation in place, so the pre-activation tensor never exists; Conv2d + ReLU + MaxPool2d(2) on
+    /// small images pool each sample while its convolution is in cache; otherwise a ReLU before a MaxPool2d runs inside
+    /// the pooling node, on the window maxima (max(0, .) commutes with a maximum). Results equal the unfused layers'.
+    /// Between two built-in layers without hooks, an intermediate result can be reached only through the graph, so its
     /// buffer goes back to the pool when the node that produced it is released by Backward (every node that reads it
     /// comes before that one), or at once when no graph was recorded. The output of the last layer, and anything an
     /// unknown module or a hook may have kept, is left alone.

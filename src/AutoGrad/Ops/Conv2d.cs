@@ -194,10 +194,7 @@ internal sealed class Conv2d : Function
         int groups = (g.Batch + SamplesPerGroup - 1) / SamplesPerGroup;
         var partials = needWeight ? BufferPool.RentFloats(groups * o * taps) : null;
         var biasPartials = needBias ? BufferPool.RentFloats(groups * o) : null;
-        var activated = _activated;
-        var pool = _pool;
-        var argmax = _argmax;
-        int pooledSize = pool is { } p ? o * p.OutPlane : 0;
+        int pooledSize = _pool is { } pool ? o * pool.OutPlane : 0;
         var inputGrad = needInput ? Tensor.EmptyOwned([g.Batch, g.Channels, g.Height, g.Width]) : null;
         bool channelLanes = ChannelLanes.Applies(g, o); // the weight gradient with output channels in the lanes
         float[]? flipped = null;
@@ -222,8 +219,8 @@ internal sealed class Conv2d : Function
         {
             int size = o * plane;
             var scratch = inputGrad is null ? null : BufferPool.RentFloats(DirectConvolution.ScratchLength(g, o));
-            var masked = activated is null ? null : BufferPool.RentFloats(SamplesPerGroup * size);
-            var maskedPooled = pool is null ? null : BufferPool.RentFloats(SamplesPerGroup * pooledSize);
+            var masked = _activated is null ? null : BufferPool.RentFloats(SamplesPerGroup * size);
+            var maskedPooled = _pool is null ? null : BufferPool.RentFloats(SamplesPerGroup * pooledSize);
             var lanes = partials is null || channelLanes ? null : BufferPool.RentFloats(DirectConvolution.LanePartialsLength(g, o));
             var padded = partials is null ? null : BufferPool.RentFloats(channelLanes
                 ? ChannelLanes.WeightScratchLength(g, SamplesPerGroup, o)
@@ -231,30 +228,7 @@ internal sealed class Conv2d : Function
             for (int group = g0; group < g1; group++)
             {
                 var (first, count) = Members(group, g.Batch);
-                ReadOnlySpan<float> gys;
-                if (pool is { } pg)
-                {
-                    // the fused pooling's backward: the pooled gradient, masked by the ReLU, goes to each window's winner
-                    var pooledGrads = maskedPooled.AsSpan(0, count * pooledSize);
-                    Map.Apply(default(ReluBackwardMap), grad.AsReadOnlySpan().Slice(first * pooledSize, count * pooledSize),
-                        activated!.AsReadOnlySpan().Slice(first * pooledSize, count * pooledSize), pooledGrads);
-                    for (int s = 0; s < count; s++)
-                    {
-                        Pooling.MaxBackward2x2Serial(pooledGrads.Slice(s * pooledSize, pooledSize), argmax.AsSpan((first + s) * pooledSize, pooledSize), pg,
-                            masked!.AsSpan(s * size, size));
-                    }
-                    gys = masked.AsSpan(0, count * size);
-                }
-                else if (masked is not null)
-                {
-                    gys = grad.AsReadOnlySpan().Slice(first * size, count * size);
-                    Map.Apply(default(ReluBackwardMap), gys, activated!.AsReadOnlySpan().Slice(first * size, count * size), masked.AsSpan(0, count * size));
-                    gys = masked.AsSpan(0, count * size);
-                }
-                else
-                {
-                    gys = grad.AsReadOnlySpan().Slice(first * size, count * size);
-                }
+                var gys = GroupOutputGrad(grad, first, count, size, masked, maskedPooled);
                 for (int s = 0; s < count; s++)
                 {
                     var gy = gys.Slice(s * size, size);
@@ -295,6 +269,35 @@ internal sealed class Conv2d : Function
         inputGrads[0] = inputGrad;
         BufferPool.ReturnFloats(flipped);
         SetGroupTotals(inputGrads, partials, biasPartials, groups, w.ShapeArray);
+    }
+
+    /// <summary>
+    /// The output gradient of the samples [first, first + count): as given, masked by a fused ReLU into
+    /// <paramref name="masked"/>, or, with a fused pooling, rebuilt there from the pooled gradient (masked by the ReLU
+    /// into <paramref name="maskedPooled"/>) by sending each window's gradient to its winner.
+    /// </summary>
+    private ReadOnlySpan<float> GroupOutputGrad(Tensor grad, int first, int count, int size, float[]? masked, float[]? maskedPooled)
+    {
+        if (_pool is { } pg)
+        {
+            int pooledSize = pg.Channels * pg.OutPlane;
+            var pooledGrads = maskedPooled.AsSpan(0, count * pooledSize);
+            Map.Apply(default(ReluBackwardMap), grad.AsReadOnlySpan().Slice(first * pooledSize, count * pooledSize),
+                _activated!.AsReadOnlySpan().Slice(first * pooledSize, count * pooledSize), pooledGrads);
+            for (int s = 0; s < count; s++)
+            {
+                Pooling.MaxBackward2x2Serial(pooledGrads.Slice(s * pooledSize, pooledSize), _argmax.AsSpan((first + s) * pooledSize, pooledSize), pg,
+                    masked.AsSpan(s * size, size));
+            }
+            return masked.AsSpan(0, count * size);
+        }
+        var given = grad.AsReadOnlySpan().Slice(first * size, count * size);
+        if (masked is null)
+        {
+            return given;
+        }
+        Map.Apply(default(ReluBackwardMap), given, _activated!.AsReadOnlySpan().Slice(first * size, count * size), masked.AsSpan(0, count * size));
+        return masked.AsSpan(0, count * size);
     }
 
     private void BackwardColumns(Tensor grad, Tensor?[] inputGrads)
