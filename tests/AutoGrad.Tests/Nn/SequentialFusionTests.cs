@@ -73,15 +73,17 @@ public sealed class SequentialFusionTests
     }
 
     [TestMethod]
-    public void ConvReluMaxPool_RunAsOneNode_WithTheUnfusedResults()
+    [DataRow(true, 3)]
+    [DataRow(false, 16)] // no bias; sixteen channels take the channel-lane weight gradient
+    public void ConvReluMaxPool_RunAsOneNode_WithTheUnfusedResults(bool bias, int channels)
     {
         // a bias of -0.5 leaves some windows entirely at or below zero (the mask must stop their gradient as ReLU does),
         // and a 7x7 output leaves a last row and column outside every window (their gradient is zero)
-        var conv = new Conv2d(2, 3, 3, padding: 1, generator: new Generator(27));
-        conv.Bias!.Value.AsSpan().Fill(-0.5f);
+        var conv = new Conv2d(2, channels, 3, padding: 1, bias: bias, generator: new Generator(27));
+        conv.Bias?.Value.AsSpan().Fill(-0.5f);
         var model = new Sequential(conv, new ReLU(), new MaxPool2d(2));
         var images = Tensor.Randn(new Generator(28), 10, 2, 7, 7); // two groups of samples in backward
-        var upstream = Tensor.Randn(new Generator(29), 10, 3, 3, 3);
+        var upstream = Tensor.Randn(new Generator(29), 10, channels, 3, 3);
 
         var fused = model.Call(images);
         string dot = fused.ToDot();
@@ -105,6 +107,7 @@ public sealed class SequentialFusionTests
         CollectionAssert.AreEqual(plain.Value.ToArray(), fused.Value.ToArray(), "outputs are bitwise equal");
         Assert.IsTrue(plain.Value.ToArray().Count(v => v == 0) > 3, "some windows are entirely at or below zero");
         var plainGrads = model.Parameters().Select(p => p.Grad!.ToArray()).ToList();
+        Assert.AreEqual(bias ? 2 : 1, plainGrads.Count);
         for (int i = 0; i < plainGrads.Count; i++)
         {
             CollectionAssert.AreEqual(plainGrads[i], fusedGrads[i], $"parameter {i}: the same gradient reaches the convolution");
