@@ -69,7 +69,6 @@ internal static unsafe class ChannelLanes
         // output rows four at a time; each row in near-equal chunks of at most 6 pixels (4 x 6 = 24 accumulators)
         int chunks = (ow + 5) / 6, chunk = (ow + chunks - 1) / chunks;
         Span<int> rowOffsets = [0, wp, 2 * wp, 3 * wp];
-        var sums = stackalloc float[MaxRows * MaxColumns * Lanes];
         fixed (float* ps = samples, pw = weightLanes, pb = bias, po = outputs, pp = scratch)
         fixed (int* pt = tapOffsets, pr = rowOffsets)
         {
@@ -79,29 +78,21 @@ internal static unsafe class ChannelLanes
                 PaddedPlanes.Pad(ps + (long)s * g.SampleSize, g.Channels, g.Height, g.Width, g.PadH, g.PadW, pp);
                 for (int block = 0; block < outChannels / Lanes; block++)
                 {
-                    var b = pb is null ? Vector512<float>.Zero : Vector512.Load(pb + block * Lanes);
                     for (int y0 = 0; y0 < oh; y0 += MaxRows)
                     {
-                        int rows = Math.Min(MaxRows, oh - y0);
                         for (int x0 = 0; x0 < ow; x0 += chunk)
                         {
-                            int columns = Math.Min(chunk, ow - x0);
-                            RunTile(rows, columns, pp + y0 * wp + x0, pr, pw + (long)block * taps * Lanes, pt, taps, sums);
-                            for (int r = 0; r < rows; r++)
-                            {
-                                for (int c = 0; c < columns; c++)
-                                {
-                                    var v = Vector512.Load(sums + (r * MaxColumns + c) * Lanes) + b;
-                                    if (relu)
-                                    {
-                                        v = Vector512.Max(v, Vector512<float>.Zero);
-                                    }
-                                    Vector512.Store(v, byPixel + ((y0 + r) * ow + x0 + c) * Lanes);
-                                }
-                            }
+                            RunTile(Math.Min(MaxRows, oh - y0), Math.Min(chunk, ow - x0), pp + y0 * wp + x0, pr, pw + (long)block * taps * Lanes, pt, taps,
+                                byPixel + ((long)y0 * ow + x0) * Lanes, (long)ow * Lanes);
                         }
                     }
-                    FromLanes(byPixel, plane, po + ((long)s * outChannels + block * Lanes) * plane, plane);
+                    var b = pb is null ? Vector512<float>.Zero : Vector512.Load(pb + block * Lanes);
+                    for (int p = 0; p < plane; p++)
+                    {
+                        var v = Vector512.Load(byPixel + p * Lanes) + b;
+                        Vector512.Store(relu ? Vector512.Max(v, Vector512<float>.Zero) : v, byPixel + p * Lanes);
+                    }
+                    Transpose(byPixel, Lanes, po + ((long)s * outChannels + block * Lanes) * plane, plane, plane, Lanes);
                 }
             }
         }
@@ -141,7 +132,6 @@ internal static unsafe class ChannelLanes
             rowOffsets[r] = (r / g.KernelH * hp + r % g.KernelH) * wp;
         }
         int rowsPerTile = Math.Min(MaxRows, MaxAccumulators / kw);
-        var sums = stackalloc float[MaxRows * MaxColumns * Lanes];
         fixed (float* ps = samples, pg = outputGrads, pw = weightGrad, pp = scratch)
         fixed (int* pk = pixelOffsets, pr = rowOffsets)
         {
@@ -155,24 +145,19 @@ internal static unsafe class ChannelLanes
             {
                 for (int s = 0; s < count; s++)
                 {
-                    ToLanes(pg + ((long)s * outChannels + block * Lanes) * plane, plane, plane, byPixel + ((long)block * pixels + s * plane) * Lanes);
+                    Transpose(pg + ((long)s * outChannels + block * Lanes) * plane, plane, byPixel + ((long)block * pixels + s * plane) * Lanes, Lanes,
+                        Lanes, plane);
                 }
             }
             for (int block = 0; block < outChannels / Lanes; block++)
             {
                 for (int r0 = 0; r0 < kernelRows; r0 += rowsPerTile)
                 {
-                    int rows = Math.Min(rowsPerTile, kernelRows - r0);
-                    RunTile(rows, kw, pp, pr + r0, byPixel + (long)block * pixels * Lanes, pk, pixels, sums);
-                    for (int r = 0; r < rows; r++)
-                    {
-                        for (int j = 0; j < kw; j++)
-                        {
-                            Vector512.Store(Vector512.Load(sums + (r * MaxColumns + j) * Lanes), byTap + ((r0 + r) * kw + j) * Lanes);
-                        }
-                    }
+                    // the tile's rows of kw taps land side by side: byTap in tap order
+                    RunTile(Math.Min(rowsPerTile, kernelRows - r0), kw, pp, pr + r0, byPixel + (long)block * pixels * Lanes, pk, pixels,
+                        byTap + (long)r0 * kw * Lanes, (long)kw * Lanes);
                 }
-                FromLanes(byTap, taps, pw + (long)block * Lanes * taps, taps);
+                Transpose(byTap, Lanes, pw + (long)block * Lanes * taps, taps, taps, Lanes);
             }
         }
         Buffers.BufferPool.ReturnInts(rented);
@@ -190,36 +175,31 @@ internal static unsafe class ChannelLanes
         }
     }
 
-    /// <summary>target [count, 16] = the transpose of source's 16 rows of <paramref name="count"/> floats, <paramref name="stride"/> apart.</summary>
-    private static void ToLanes(float* source, int stride, int count, float* target)
+    /// <summary>
+    /// target [columns, rows] = the transpose of source [rows, columns] (rows <paramref name="sourceStride"/> and
+    /// <paramref name="targetStride"/> floats apart), one side of which is 16: register transposes of 16 x 16 blocks
+    /// along the other side, then the leftover rows or columns one value at a time.
+    /// </summary>
+    private static void Transpose(float* source, long sourceStride, float* target, long targetStride, int rows, int columns)
     {
-        int k = 0;
-        for (; k <= count - Lanes; k += Lanes)
+        bool wide = rows == Lanes; // 16 rows of many columns (else many rows of 16)
+        int length = wide ? columns : rows, k = 0;
+        for (; k <= length - Lanes; k += Lanes)
         {
-            Transpose16(source + k, stride, target + k * Lanes, Lanes);
-        }
-        for (; k < count; k++)
-        {
-            for (int l = 0; l < Lanes; l++)
+            if (wide)
             {
-                target[k * Lanes + l] = source[(long)l * stride + k];
+                Transpose16(source + k, sourceStride, target + k * targetStride, targetStride);
+            }
+            else
+            {
+                Transpose16(source + k * sourceStride, sourceStride, target + k, targetStride);
             }
         }
-    }
-
-    /// <summary>The inverse of <see cref="ToLanes"/>: 16 rows of <paramref name="count"/> floats, <paramref name="stride"/> apart, from source [count, 16].</summary>
-    private static void FromLanes(float* source, int count, float* target, int stride)
-    {
-        int k = 0;
-        for (; k <= count - Lanes; k += Lanes)
+        for (int r = wide ? 0 : k; r < rows; r++)
         {
-            Transpose16(source + k * Lanes, Lanes, target + k, stride);
-        }
-        for (; k < count; k++)
-        {
-            for (int l = 0; l < Lanes; l++)
+            for (int c = wide ? k : 0; c < columns; c++)
             {
-                target[(long)l * stride + k] = source[k * Lanes + l];
+                target[c * targetStride + r] = source[r * sourceStride + c];
             }
         }
     }
@@ -311,40 +291,42 @@ internal static unsafe class ChannelLanes
     }
 
     /// <summary><see cref="Tile{TRows, TColumns}"/> for <paramref name="rows"/> (1-4) by <paramref name="columns"/> (1-8).</summary>
-    private static void RunTile(int rows, int columns, float* origin, int* rowOffsets, float* vectors, int* streamOffsets, int length, float* sums)
+    private static void RunTile(int rows, int columns, float* origin, int* rowOffsets, float* vectors, int* streamOffsets, int length, float* sums,
+        long rowStride)
     {
         switch (rows)
         {
-            case 1: RunTile<One>(columns, origin, rowOffsets, vectors, streamOffsets, length, sums); break;
-            case 2: RunTile<Two>(columns, origin, rowOffsets, vectors, streamOffsets, length, sums); break;
-            case 3: RunTile<Three>(columns, origin, rowOffsets, vectors, streamOffsets, length, sums); break;
-            default: RunTile<Four>(columns, origin, rowOffsets, vectors, streamOffsets, length, sums); break;
+            case 1: RunTile<One>(columns, origin, rowOffsets, vectors, streamOffsets, length, sums, rowStride); break;
+            case 2: RunTile<Two>(columns, origin, rowOffsets, vectors, streamOffsets, length, sums, rowStride); break;
+            case 3: RunTile<Three>(columns, origin, rowOffsets, vectors, streamOffsets, length, sums, rowStride); break;
+            default: RunTile<Four>(columns, origin, rowOffsets, vectors, streamOffsets, length, sums, rowStride); break;
         }
     }
 
-    private static void RunTile<TRows>(int columns, float* origin, int* rowOffsets, float* vectors, int* streamOffsets, int length, float* sums)
+    private static void RunTile<TRows>(int columns, float* origin, int* rowOffsets, float* vectors, int* streamOffsets, int length, float* sums,
+        long rowStride)
         where TRows : struct, ICount
     {
         switch (columns)
         {
-            case 1: Tile<TRows, One>(origin, rowOffsets, vectors, streamOffsets, length, sums); break;
-            case 2: Tile<TRows, Two>(origin, rowOffsets, vectors, streamOffsets, length, sums); break;
-            case 3: Tile<TRows, Three>(origin, rowOffsets, vectors, streamOffsets, length, sums); break;
-            case 4: Tile<TRows, Four>(origin, rowOffsets, vectors, streamOffsets, length, sums); break;
-            case 5: Tile<TRows, Five>(origin, rowOffsets, vectors, streamOffsets, length, sums); break;
-            case 6: Tile<TRows, Six>(origin, rowOffsets, vectors, streamOffsets, length, sums); break;
-            case 7: Tile<TRows, Seven>(origin, rowOffsets, vectors, streamOffsets, length, sums); break;
-            default: Tile<TRows, Eight>(origin, rowOffsets, vectors, streamOffsets, length, sums); break;
+            case 1: Tile<TRows, One>(origin, rowOffsets, vectors, streamOffsets, length, sums, rowStride); break;
+            case 2: Tile<TRows, Two>(origin, rowOffsets, vectors, streamOffsets, length, sums, rowStride); break;
+            case 3: Tile<TRows, Three>(origin, rowOffsets, vectors, streamOffsets, length, sums, rowStride); break;
+            case 4: Tile<TRows, Four>(origin, rowOffsets, vectors, streamOffsets, length, sums, rowStride); break;
+            case 5: Tile<TRows, Five>(origin, rowOffsets, vectors, streamOffsets, length, sums, rowStride); break;
+            case 6: Tile<TRows, Six>(origin, rowOffsets, vectors, streamOffsets, length, sums, rowStride); break;
+            case 7: Tile<TRows, Seven>(origin, rowOffsets, vectors, streamOffsets, length, sums, rowStride); break;
+            default: Tile<TRows, Eight>(origin, rowOffsets, vectors, streamOffsets, length, sums, rowStride); break;
         }
     }
 
     /// <summary>
-    /// sums[r, c] (16 lanes each, rows 8 columns apart) = the sum over k of vectors[k] * origin[rowOffsets[r] +
-    /// streamOffsets[k] + c], for r &lt; TRows and c &lt; TColumns: each input value is one broadcast operand of one
-    /// multiply-add.
+    /// sums[r, c] (16 lanes each, rows <paramref name="rowStride"/> floats apart) = the sum over k of vectors[k] *
+    /// origin[rowOffsets[r] + streamOffsets[k] + c], for r &lt; TRows and c &lt; TColumns: each input value is one
+    /// broadcast operand of one multiply-add.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<TRows, TColumns>(float* origin, int* rowOffsets, float* vectors, int* streamOffsets, int length, float* sums)
+    private static void Tile<TRows, TColumns>(float* origin, int* rowOffsets, float* vectors, int* streamOffsets, int length, float* sums, long rowStride)
         where TRows : struct, ICount where TColumns : struct, ICount
     {
         long row0 = rowOffsets[0];
@@ -406,50 +388,34 @@ internal static unsafe class ChannelLanes
                 if (TColumns.Value > 7) a37 = Fma(q + 7, v, a37);
             }
         }
-        if (TRows.Value > 0)
-        {
-            Vector512.Store(a00, sums + 0);
-            if (TColumns.Value > 1) Vector512.Store(a01, sums + 16);
-            if (TColumns.Value > 2) Vector512.Store(a02, sums + 32);
-            if (TColumns.Value > 3) Vector512.Store(a03, sums + 48);
-            if (TColumns.Value > 4) Vector512.Store(a04, sums + 64);
-            if (TColumns.Value > 5) Vector512.Store(a05, sums + 80);
-            if (TColumns.Value > 6) Vector512.Store(a06, sums + 96);
-            if (TColumns.Value > 7) Vector512.Store(a07, sums + 112);
-        }
+        StoreRow<TColumns>(sums, a00, a01, a02, a03, a04, a05, a06, a07);
         if (TRows.Value > 1)
         {
-            Vector512.Store(a10, sums + 128);
-            if (TColumns.Value > 1) Vector512.Store(a11, sums + 144);
-            if (TColumns.Value > 2) Vector512.Store(a12, sums + 160);
-            if (TColumns.Value > 3) Vector512.Store(a13, sums + 176);
-            if (TColumns.Value > 4) Vector512.Store(a14, sums + 192);
-            if (TColumns.Value > 5) Vector512.Store(a15, sums + 208);
-            if (TColumns.Value > 6) Vector512.Store(a16, sums + 224);
-            if (TColumns.Value > 7) Vector512.Store(a17, sums + 240);
+            StoreRow<TColumns>(sums + rowStride, a10, a11, a12, a13, a14, a15, a16, a17);
         }
         if (TRows.Value > 2)
         {
-            Vector512.Store(a20, sums + 256);
-            if (TColumns.Value > 1) Vector512.Store(a21, sums + 272);
-            if (TColumns.Value > 2) Vector512.Store(a22, sums + 288);
-            if (TColumns.Value > 3) Vector512.Store(a23, sums + 304);
-            if (TColumns.Value > 4) Vector512.Store(a24, sums + 320);
-            if (TColumns.Value > 5) Vector512.Store(a25, sums + 336);
-            if (TColumns.Value > 6) Vector512.Store(a26, sums + 352);
-            if (TColumns.Value > 7) Vector512.Store(a27, sums + 368);
+            StoreRow<TColumns>(sums + 2 * rowStride, a20, a21, a22, a23, a24, a25, a26, a27);
         }
         if (TRows.Value > 3)
         {
-            Vector512.Store(a30, sums + 384);
-            if (TColumns.Value > 1) Vector512.Store(a31, sums + 400);
-            if (TColumns.Value > 2) Vector512.Store(a32, sums + 416);
-            if (TColumns.Value > 3) Vector512.Store(a33, sums + 432);
-            if (TColumns.Value > 4) Vector512.Store(a34, sums + 448);
-            if (TColumns.Value > 5) Vector512.Store(a35, sums + 464);
-            if (TColumns.Value > 6) Vector512.Store(a36, sums + 480);
-            if (TColumns.Value > 7) Vector512.Store(a37, sums + 496);
+            StoreRow<TColumns>(sums + 3 * rowStride, a30, a31, a32, a33, a34, a35, a36, a37);
         }
+    }
+
+    /// <summary>Stores the first TColumns of a tile row's accumulators side by side.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow<TColumns>(float* target, Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3,
+        Vector512<float> a4, Vector512<float> a5, Vector512<float> a6, Vector512<float> a7) where TColumns : struct, ICount
+    {
+        Vector512.Store(a0, target);
+        if (TColumns.Value > 1) Vector512.Store(a1, target + Lanes);
+        if (TColumns.Value > 2) Vector512.Store(a2, target + 2 * Lanes);
+        if (TColumns.Value > 3) Vector512.Store(a3, target + 3 * Lanes);
+        if (TColumns.Value > 4) Vector512.Store(a4, target + 4 * Lanes);
+        if (TColumns.Value > 5) Vector512.Store(a5, target + 5 * Lanes);
+        if (TColumns.Value > 6) Vector512.Store(a6, target + 6 * Lanes);
+        if (TColumns.Value > 7) Vector512.Store(a7, target + 7 * Lanes);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
