@@ -24,36 +24,43 @@ public sealed class GemmKernelTests
         yield return [33, 97, 1100]; // three depth blocks, the last one short
     }
 
+    public static IEnumerable<object[]> ShapesAtEveryWidth => Widths.Times(Shapes());
+
     [TestMethod]
-    [DynamicData(nameof(Shapes))]
-    public void AllTransposeAndAccumulateCombinationsMatchTheReference(int m, int n, int k)
+    [DynamicData(nameof(ShapesAtEveryWidth))]
+    public void AllTransposeAndAccumulateCombinationsMatchTheReference(int bits, int m, int n, int k) => Widths.Run(bits, new AgainstReference(m, n, k));
+
+    private readonly struct AgainstReference(int m, int n, int k) : IWidthCase
     {
-        var a = KernelTestData.Values(m * k, m + 7 * k, specials: false);
-        var b = KernelTestData.Values(k * n, n + 3 * k, specials: false);
-        foreach (bool transA in new[] { false, true })
+        public void Run<TVec>() where TVec : unmanaged, ISimd<TVec>
         {
-            foreach (bool transB in new[] { false, true })
+            var a = KernelTestData.Values(m * k, m + 7 * k, specials: false);
+            var b = KernelTestData.Values(k * n, n + 3 * k, specials: false);
+            foreach (bool transA in new[] { false, true })
             {
-                foreach (bool accumulate in new[] { false, true })
+                foreach (bool transB in new[] { false, true })
                 {
-                    var c = Enumerable.Repeat(0.5f, m * n).ToArray();
-                    Gemm.Multiply(a, b, c, m, n, k, transA, transB, accumulate);
-                    for (int i = 0; i < m; i++)
+                    foreach (bool accumulate in new[] { false, true })
                     {
-                        for (int j = 0; j < n; j++)
+                        var c = Enumerable.Repeat(0.5f, m * n).ToArray();
+                        Gemm.Multiply<TVec>(a, b, c, m, n, k, transA, transB, accumulate);
+                        for (int i = 0; i < m; i++)
                         {
-                            double sum = accumulate ? 0.5 : 0;
-                            double magnitude = 0;
-                            for (int p = 0; p < k; p++)
+                            for (int j = 0; j < n; j++)
                             {
-                                double product = (double)(transA ? a[p * m + i] : a[i * k + p]) * (transB ? b[j * k + p] : b[p * n + j]);
-                                sum += product;
-                                magnitude += Math.Abs(product);
-                            }
-                            double actual = c[i * n + j];
-                            if (Math.Abs(actual - sum) > 1e-5 * (1 + magnitude))
-                            {
-                                Assert.Fail($"m={m} n={n} k={k} transA={transA} transB={transB} accumulate={accumulate}: C[{i},{j}] = {actual}, expected {sum}.");
+                                double sum = accumulate ? 0.5 : 0;
+                                double magnitude = 0;
+                                for (int p = 0; p < k; p++)
+                                {
+                                    double product = (double)(transA ? a[p * m + i] : a[i * k + p]) * (transB ? b[j * k + p] : b[p * n + j]);
+                                    sum += product;
+                                    magnitude += Math.Abs(product);
+                                }
+                                double actual = c[i * n + j];
+                                if (Math.Abs(actual - sum) > 1e-5 * (1 + magnitude))
+                                {
+                                    Assert.Fail($"{TVec.Count * 32} bits, m={m} n={n} k={k} transA={transA} transB={transB} accumulate={accumulate}: C[{i},{j}] = {actual}, expected {sum}.");
+                                }
                             }
                         }
                     }
@@ -63,21 +70,33 @@ public sealed class GemmKernelTests
     }
 
     [TestMethod]
-    public void ResultsAreBitwiseRepeatableAndEqualTheScalarReferenceOnSmallIntegers()
+    [DynamicData(nameof(Widths.All), typeof(Widths))]
+    public void EveryWidthGivesTheBitsOfTheScalarPath(int bits) => Widths.Run(bits, new SameBitsAsScalar());
+
+    /// <summary>Each element is the same chain of fused multiply-adds at every width and tile, so the bits agree exactly.</summary>
+    private readonly struct SameBitsAsScalar : IWidthCase
     {
-        // Small integers multiply and add exactly in float32, so every summation order must give the same bits.
-        int m = 70, n = 90, k = 300;
-        var generator = new Generator(3);
-        var a = Enumerable.Range(0, m * k).Select(_ => (float)(generator.NextInt(7) - 3)).ToArray();
-        var b = Enumerable.Range(0, k * n).Select(_ => (float)(generator.NextInt(7) - 3)).ToArray();
-        var c1 = new float[m * n];
-        var c2 = new float[m * n];
-        var reference = new float[m * n];
-        Gemm.Multiply(a, b, c1, m, n, k);
-        Gemm.Multiply(a, b, c2, m, n, k);
-        Gemm.Reference(a, b, reference, m, n, k, false, false, false);
-        CollectionAssert.AreEqual(c1, c2);
-        CollectionAssert.AreEqual(reference, c1);
+        public void Run<TVec>() where TVec : unmanaged, ISimd<TVec>
+        {
+            int m = 37, n = 45, k = 600;
+            var a = KernelTestData.Values(m * k, 5, specials: false);
+            var b = KernelTestData.Values(k * n, 6, specials: false);
+            foreach (bool transA in new[] { false, true })
+            {
+                foreach (bool transB in new[] { false, true })
+                {
+                    var expected = new float[m * n];
+                    var actual = new float[m * n];
+                    Gemm.Multiply<SimdScalar>(a, b, expected, m, n, k, transA, transB);
+                    Gemm.Multiply<TVec>(a, b, actual, m, n, k, transA, transB);
+                    for (int i = 0; i < expected.Length; i++)
+                    {
+                        Assert.AreEqual(BitConverter.SingleToInt32Bits(expected[i]), BitConverter.SingleToInt32Bits(actual[i]),
+                            $"{TVec.Count * 32} bits, transA={transA} transB={transB}: element {i}");
+                    }
+                }
+            }
+        }
     }
 
     [TestMethod]

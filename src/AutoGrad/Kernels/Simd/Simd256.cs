@@ -1,0 +1,97 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace AutoGrad.Kernels;
+
+/// <summary>8 floats (AVX2 on x86; ARM64 has no 256-bit vectors, so this width is never used there).</summary>
+internal readonly unsafe struct Simd256 : ISimd<Simd256>
+{
+    private static readonly Vector256<int> Indices = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+
+    private readonly Vector256<float> _v;
+
+    private Simd256(Vector256<float> v) => _v = v;
+
+    public static int Count => 8;
+
+    public static int Registers => Avx512F.IsSupported ? 32 : 16;
+
+    public static bool IsSupported => Vector256.IsHardwareAccelerated && Avx.IsSupported;
+
+    public static Simd256 Zero => default;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256 Create(float value) => new(Vector256.Create(value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256 Load(float* source) => new(Vector256.Load(source));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Simd256 value, float* destination) => Vector256.Store(value._v, destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256 LoadFirst(float* source, int count) => new(Avx.MaskLoad(source, FirstLanes(count)._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreFirst(Simd256 value, float* destination, int count) => Avx.MaskStore(destination, FirstLanes(count)._v, value._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256 FusedMultiplyAdd(Simd256 left, Simd256 right, Simd256 addend) => new(Vector256.FusedMultiplyAdd(left._v, right._v, addend._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256 operator +(Simd256 left, Simd256 right) => new(left._v + right._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256 operator *(Simd256 left, Simd256 right) => new(left._v * right._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256 operator &(Simd256 left, Simd256 right) => new(left._v & right._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256 Max(Simd256 left, Simd256 right) => new(Vector256.Max(left._v, right._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256 FirstLanes(int count) => new(Vector256.LessThan(Indices, Vector256.Create(count)).AsSingle());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(Simd256 value) => Vector256.Sum(value._v);
+
+    /// <summary>Unpacks, shuffles and lane permutes: 24 shuffles for 64 values, all in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Transpose(float* source, long sourceStride, float* destination, long destinationStride)
+    {
+        var r0 = Avx.LoadVector256(source);
+        var r1 = Avx.LoadVector256(source + sourceStride);
+        var r2 = Avx.LoadVector256(source + 2 * sourceStride);
+        var r3 = Avx.LoadVector256(source + 3 * sourceStride);
+        var r4 = Avx.LoadVector256(source + 4 * sourceStride);
+        var r5 = Avx.LoadVector256(source + 5 * sourceStride);
+        var r6 = Avx.LoadVector256(source + 6 * sourceStride);
+        var r7 = Avx.LoadVector256(source + 7 * sourceStride);
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44);
+        var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44);
+        var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44);
+        var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44);
+        var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(destination, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(destination + destinationStride, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(destination + 2 * destinationStride, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(destination + 3 * destinationStride, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(destination + 4 * destinationStride, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(destination + 5 * destinationStride, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(destination + 6 * destinationStride, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(destination + 7 * destinationStride, Avx.Permute2x128(u3, u7, 0x31));
+    }
+}
