@@ -12,13 +12,26 @@ internal static unsafe class PaddedPlanes
     /// </summary>
     public static void Pad(float* source, int channels, int h, int w, int padH, int padW, float* padded, int slack = 0)
     {
+        switch (Simd.Width)
+        {
+            case 512: Pad<Simd512>(source, channels, h, w, padH, padW, padded, slack); break;
+            case 256: Pad<Simd256>(source, channels, h, w, padH, padW, padded, slack); break;
+            case 128: Pad<Simd128>(source, channels, h, w, padH, padW, padded, slack); break;
+            default: Pad<SimdScalar>(source, channels, h, w, padH, padW, padded, slack); break;
+        }
+    }
+
+    /// <summary><see cref="Pad"/> at one width.</summary>
+    public static void Pad<TVec>(float* source, int channels, int h, int w, int padH, int padW, float* padded, int slack = 0)
+        where TVec : unmanaged, ISimd<TVec>
+    {
         int hp = h + 2 * padH, wp = w + 2 * padW;
-        ShortRows.Clear(padded, channels * hp * wp + slack);
+        ShortRows.Clear<TVec>(padded, channels * hp * wp + slack);
         for (int c = 0; c < channels; c++)
         {
             for (int y = 0; y < h; y++)
             {
-                ShortRows.Copy(padded + ((long)c * hp + y + padH) * wp + padW, source + ((long)c * h + y) * w, w);
+                ShortRows.Copy<TVec>(padded + ((long)c * hp + y + padH) * wp + padW, source + ((long)c * h + y) * w, w);
             }
         }
     }

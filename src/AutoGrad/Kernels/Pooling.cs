@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace AutoGrad.Kernels;
 
@@ -74,63 +72,26 @@ internal static unsafe class Pooling
     // (row by row), so ties and NaNs resolve identically, without its window clipping.
     private static void MaxForward2x2Planes(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> output, Span<int> argmax, int p0, int p1)
     {
-        int oh = g.OutHeight, ow = g.OutWidth, width = g.Width, plane = g.Height * width;
-        if (Avx512F.IsSupported && ow <= 16)
+        switch (Simd.Width)
         {
-            MaxForward2x2Vector(x, g, output, argmax, p0, p1);
-            return;
-        }
-        for (int p = p0; p < p1; p++)
-        {
-            for (int y = 0; y < oh; y++)
-            {
-                int top = p * plane + 2 * y * width, o = (p * oh + y) * ow;
-                var upper = x.Slice(top, 2 * ow);
-                var lower = x.Slice(top + width, 2 * ow);
-                var outRow = output.Slice(o, ow);
-                var argRow = argmax.Slice(o, ow);
-                for (int xo = 0; xo < ow; xo++)
-                {
-                    int i = 2 * xo;
-                    float best = upper[i];
-                    int index = top + i;
-                    float v = upper[i + 1];
-                    if (v > best || float.IsNaN(v))
-                    {
-                        best = v;
-                        index = top + i + 1;
-                    }
-                    v = lower[i];
-                    if (v > best || float.IsNaN(v))
-                    {
-                        best = v;
-                        index = top + width + i;
-                    }
-                    v = lower[i + 1];
-                    if (v > best || float.IsNaN(v))
-                    {
-                        best = v;
-                        index = top + width + i + 1;
-                    }
-                    outRow[xo] = best;
-                    argRow[xo] = index;
-                }
-            }
+            case 512: MaxForward2x2<Simd512>(x, g, output, argmax, p0, p1); break;
+            case 256: MaxForward2x2<Simd256>(x, g, output, argmax, p0, p1); break;
+            case 128: MaxForward2x2<Simd128>(x, g, output, argmax, p0, p1); break;
+            default: MaxForward2x2<SimdScalar>(x, g, output, argmax, p0, p1); break;
         }
     }
 
-    private static readonly Vector512<int> Lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-
-    // One output row (up to 16 windows) per step with AVX-512: the two input rows are loaded masked (never past the
-    // row), split into even and odd columns, and the four candidates are compared in the scalar loop's order with
-    // the same rule (greater, or NaN), branch-free.
-    private static void MaxForward2x2Vector(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> output, Span<int> argmax, int p0, int p1)
+    /// <summary>
+    /// Count windows of an output row per step: the two input rows are loaded (never past the row), split into even and
+    /// odd columns, and the four candidates compared in the scalar order with the same rule (greater, or NaN),
+    /// branch-free: which candidate wins is data-dependent, and mispredicted branches cost more than the comparisons.
+    /// </summary>
+    internal static void MaxForward2x2<TVec>(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> output, Span<int> argmax, int p0, int p1)
+        where TVec : unmanaged, ISimd<TVec>
     {
-        int oh = g.OutHeight, ow = g.OutWidth, width = g.Width, plane = g.Height * width;
-        var (low, high) = ShortRows.Masks(2 * ow);
-        var outMask = Vector512.LessThan(Lanes, Vector512.Create(ow));
-        var evens = Lanes * 2;
-        var odds = evens + Vector512<int>.One;
+        int oh = g.OutHeight, ow = g.OutWidth, width = g.Width, plane = g.Height * width, w = TVec.Count;
+        var doubled = TVec.LaneIndices + TVec.LaneIndices;
+        TVec right = TVec.Create(1), below = TVec.Create(width), belowRight = TVec.Create(width + 1);
         fixed (float* px = x, po = output)
         fixed (int* pa = argmax)
         {
@@ -139,30 +100,44 @@ internal static unsafe class Pooling
                 for (int y = 0; y < oh; y++)
                 {
                     int top = p * plane + 2 * y * width, o = (p * oh + y) * ow;
-                    float* upper = px + top, lower = upper + width;
-                    var u0 = Avx512F.MaskLoad(upper, low, Vector512<float>.Zero);
-                    var u1 = Avx512F.MaskLoad(upper + 16, high, Vector512<float>.Zero);
-                    var l0 = Avx512F.MaskLoad(lower, low, Vector512<float>.Zero);
-                    var l1 = Avx512F.MaskLoad(lower + 16, high, Vector512<float>.Zero);
-                    var index = evens + Vector512.Create(top);
-                    var best = Avx512F.PermuteVar16x32x2(u0, evens, u1);
-                    var bestIndex = index;
-                    Candidate(Avx512F.PermuteVar16x32x2(u0, odds, u1), index + Vector512<int>.One, ref best, ref bestIndex);
-                    Candidate(Avx512F.PermuteVar16x32x2(l0, evens, l1), index + Vector512.Create(width), ref best, ref bestIndex);
-                    Candidate(Avx512F.PermuteVar16x32x2(l0, odds, l1), index + Vector512.Create(width + 1), ref best, ref bestIndex);
-                    Avx512F.MaskStore(po + o, outMask.AsSingle(), best);
-                    Avx512F.MaskStore(pa + o, outMask, bestIndex);
+                    for (int x0 = 0; x0 < ow; x0 += w)
+                    {
+                        int windows = Math.Min(w, ow - x0);
+                        float* upper = px + top + 2 * x0, lower = upper + width;
+                        var (upperLeft, upperRight) = LoadPairs<TVec>(upper, windows);
+                        var (lowerLeft, lowerRight) = LoadPairs<TVec>(lower, windows);
+                        var best = upperLeft;
+                        var winner = TVec.Zero; // the winner's offset from its window's top-left corner
+                        Candidate(upperRight, right, ref best, ref winner);
+                        Candidate(lowerLeft, below, ref best, ref winner);
+                        Candidate(lowerRight, belowRight, ref best, ref winner);
+                        TVec.StoreFirst(best, po + o + x0, windows);
+                        TVec.StoreFirstAsInt32(doubled + winner, top + 2 * x0, pa + o + x0, windows);
+                    }
                 }
             }
         }
     }
 
+    /// <summary>The left and right columns of <paramref name="windows"/> windows of one input row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Candidate(Vector512<float> value, Vector512<int> index, ref Vector512<float> best, ref Vector512<int> bestIndex)
+    private static (TVec Left, TVec Right) LoadPairs<TVec>(float* row, int windows) where TVec : unmanaged, ISimd<TVec>
     {
-        var wins = Vector512.GreaterThan(value, best) | ~Vector512.Equals(value, value);
-        best = Vector512.ConditionalSelect(wins, value, best);
-        bestIndex = Vector512.ConditionalSelect(wins.AsInt32(), index, bestIndex);
+        int w = TVec.Count;
+        if (windows == w)
+        {
+            return TVec.Deinterleave(TVec.Load(row), TVec.Load(row + w));
+        }
+        int floats = 2 * windows;
+        return TVec.Deinterleave(TVec.LoadFirst(row, Math.Min(floats, w)), TVec.LoadFirst(row + w, Math.Max(floats - w, 0)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Candidate<TVec>(TVec value, TVec offset, ref TVec best, ref TVec winner) where TVec : unmanaged, ISimd<TVec>
+    {
+        var wins = TVec.GreaterThan(value, best) | TVec.IsNaN(value);
+        best = TVec.ConditionalSelect(wins, value, best);
+        winner = TVec.ConditionalSelect(wins, offset, winner);
     }
 
     /// <summary>Adds each output gradient to the input position that won its window; planes are independent.</summary>
@@ -216,9 +191,40 @@ internal static unsafe class Pooling
         }
     }
 
-    private static unsafe void MaxBackward2x2Planes(float* grad, int* argmax, in ConvGeometry g, float* inputGrad, int p0, int p1)
+    /// <summary>At the widest width whose vector a row of windows fills (LeNet's rows of 14 windows take 8 at a time with AVX-512).</summary>
+    private static void MaxBackward2x2Planes(float* grad, int* argmax, in ConvGeometry g, float* inputGrad, int p0, int p1)
     {
-        int oh = g.OutHeight, ow = g.OutWidth, width = g.Width, plane = g.Height * width;
+        int ow = g.OutWidth;
+        if (Simd.Width >= 512 && ow >= 16)
+        {
+            MaxBackward2x2<Simd512>(grad, argmax, g, inputGrad, p0, p1);
+        }
+        else if (Simd.Width >= 256 && ow >= 8)
+        {
+            MaxBackward2x2<Simd256>(grad, argmax, g, inputGrad, p0, p1);
+        }
+        else if (Simd.Width >= 128 && ow >= 4)
+        {
+            MaxBackward2x2<Simd128>(grad, argmax, g, inputGrad, p0, p1);
+        }
+        else
+        {
+            MaxBackward2x2<SimdScalar>(grad, argmax, g, inputGrad, p0, p1);
+        }
+    }
+
+    /// <summary>
+    /// Each window's 2x2 input gradient: the window's gradient where its maximum was, +0 elsewhere, Count windows at a
+    /// time (the last vector overlapping the previous where the row is not a multiple of Count: the overlap writes the
+    /// same values twice; rows narrower than one vector go one window at a time). Masks instead of branches: which
+    /// position wins is data-dependent, and mispredicted branches cost more than the whole write.
+    /// </summary>
+    internal static void MaxBackward2x2<TVec>(float* grad, int* argmax, in ConvGeometry g, float* inputGrad, int p0, int p1)
+        where TVec : unmanaged, ISimd<TVec>
+    {
+        int oh = g.OutHeight, ow = g.OutWidth, width = g.Width, plane = g.Height * width, w = TVec.Count;
+        var doubled = TVec.LaneIndices + TVec.LaneIndices;
+        TVec right = TVec.Create(1), below = TVec.Create(width), belowRight = TVec.Create(width + 1);
         for (int p = p0; p < p1; p++)
         {
             float* target = inputGrad + (long)p * plane;
@@ -226,14 +232,18 @@ internal static unsafe class Pooling
             {
                 float* upper = target + 2 * y * width;
                 int top = p * plane + 2 * y * width, o = (p * oh + y) * ow;
-                // Vectors of 8 windows, the last one overlapping the previous where ow is not a multiple of 8 (the
-                // overlap writes the same values twice); rows narrower than 8 windows go one window at a time.
-                if (Avx2.IsSupported && ow >= 8)
+                if (ow >= w)
                 {
-                    for (int xo = 0; ; xo = Math.Min(xo + 8, ow - 8))
+                    for (int x0 = 0; ; x0 = Math.Min(x0 + w, ow - w))
                     {
-                        ScatterWindows8(grad + o + xo, argmax + o + xo, top + 2 * xo, width, upper + 2 * xo);
-                        if (xo == ow - 8)
+                        var values = TVec.Load(grad + o + x0);
+                        // each winner's offset from its window's corner: window j starts at top + 2 (x0 + j)
+                        var winner = TVec.LoadInt32AsSingle(argmax + o + x0, top + 2 * x0) - doubled;
+                        var (upperEven, upperOdd) = (values & TVec.EqualTo(winner, TVec.Zero), values & TVec.EqualTo(winner, right));
+                        var (lowerEven, lowerOdd) = (values & TVec.EqualTo(winner, below), values & TVec.EqualTo(winner, belowRight));
+                        StorePairs(upperEven, upperOdd, upper + 2 * x0);
+                        StorePairs(lowerEven, lowerOdd, upper + width + 2 * x0);
+                        if (x0 == ow - w)
                         {
                             break;
                         }
@@ -256,10 +266,17 @@ internal static unsafe class Pooling
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StorePairs<TVec>(TVec even, TVec odd, float* destination) where TVec : unmanaged, ISimd<TVec>
+    {
+        var (low, high) = TVec.Interleave(even, odd);
+        TVec.Store(low, destination);
+        TVec.Store(high, destination + TVec.Count);
+    }
+
     /// <summary>
     /// Writes one window's 2x2 input gradient: the value where the window's maximum was (<paramref name="winner"/> is
-    /// 0, 1, width or width + 1 from the window's top-left corner), +0 elsewhere. Masks instead of branches: which
-    /// position wins is data-dependent, and mispredicted branches cost more than the whole write.
+    /// 0, 1, width or width + 1 from the window's top-left corner), +0 elsewhere, without branches.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void ScatterWindow(float value, int winner, int width, float* upper)
@@ -269,31 +286,6 @@ internal static unsafe class Pooling
         upper[1] = BitConverter.Int32BitsToSingle(bits & -Convert.ToInt32(winner == 1));
         upper[width] = BitConverter.Int32BitsToSingle(bits & -Convert.ToInt32(winner == width));
         upper[width + 1] = BitConverter.Int32BitsToSingle(bits & -Convert.ToInt32(winner == width + 1));
-    }
-
-    /// <summary><see cref="ScatterWindow"/> for 8 neighbouring windows: 16 values of the upper row and 16 of the lower.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ScatterWindows8(float* grad, int* argmax, int corner, int width, float* upper)
-    {
-        var values = Vector256.Load(grad);
-        // Offset of each winner from its window's corner: window j starts at corner + 2j.
-        var winner = Vector256.Load(argmax) - Vector256.Create(corner) - Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
-        var upperLeft = values & Vector256.Equals(winner, Vector256<int>.Zero).AsSingle();
-        var upperRight = values & Vector256.Equals(winner, Vector256<int>.One).AsSingle();
-        var lowerLeft = values & Vector256.Equals(winner, Vector256.Create(width)).AsSingle();
-        var lowerRight = values & Vector256.Equals(winner, Vector256.Create(width + 1)).AsSingle();
-        StoreInterleaved(upperLeft, upperRight, upper);
-        StoreInterleaved(lowerLeft, lowerRight, upper + width);
-    }
-
-    /// <summary>Stores even[0], odd[0], even[1], odd[1], ... (16 floats).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreInterleaved(Vector256<float> even, Vector256<float> odd, float* destination)
-    {
-        var low = Avx.UnpackLow(even, odd);   // e0 o0 e1 o1 | e4 o4 e5 o5
-        var high = Avx.UnpackHigh(even, odd); // e2 o2 e3 o3 | e6 o6 e7 o7
-        Avx.Store(destination, Avx.Permute2x128(low, high, 0x20));
-        Avx.Store(destination + 8, Avx.Permute2x128(low, high, 0x31));
     }
 
     public static void AvgForward(ReadOnlySpan<float> x, in ConvGeometry g, Span<float> output)

@@ -1,58 +1,74 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace AutoGrad.Kernels;
 
 /// <summary>
-/// Copy and add for the short rows of small images (a 28-pixel row is one and a bit vectors): with AVX-512 a row of up to
-/// 32 floats is two masked vector operations instead of a call with a loop and a scalar tail.
+/// Copy, add and clear for the short rows of small images (a 28-pixel row is one and a bit 16-float vectors), written
+/// once over the vector width: whole vectors, then one partial vector (or, for a copy, one overlapping whole vector)
+/// instead of a call with a loop and a scalar tail.
 /// </summary>
 internal static unsafe class ShortRows
 {
-    private static readonly Vector512<int> Lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-
-    /// <summary>destination[0..count) = source[0..count).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary>destination[0..count) = source[0..count) (the two do not overlap).</summary>
     public static void Copy(float* destination, float* source, int count)
     {
-        if (Vector512.IsHardwareAccelerated && count >= 16 && count <= 32)
+        switch (Simd.Width)
         {
-            // two overlapping vectors cover the row; the overlap is written twice with the same values
-            var head = Vector512.Load(source);
-            var tail = Vector512.Load(source + count - 16);
-            Vector512.Store(head, destination);
-            Vector512.Store(tail, destination + count - 16);
+            case 512: Copy<Simd512>(destination, source, count); break;
+            case 256: Copy<Simd256>(destination, source, count); break;
+            case 128: Copy<Simd128>(destination, source, count); break;
+            default: Copy<SimdScalar>(destination, source, count); break;
+        }
+    }
+
+    /// <summary><see cref="Copy"/> at one width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Copy<TVec>(float* destination, float* source, int count) where TVec : unmanaged, ISimd<TVec>
+    {
+        int w = TVec.Count;
+        if (count < w)
+        {
+            TVec.StoreFirst(TVec.LoadFirst(source, count), destination, count);
             return;
         }
-        if (Avx512F.IsSupported && count < 16)
+        int i = 0;
+        for (; i <= count - w; i += w)
         {
-            var (low, _) = Masks(count);
-            Avx512F.MaskStore(destination, low, Avx512F.MaskLoad(source, low, Vector512<float>.Zero));
-            return;
+            TVec.Store(TVec.Load(source + i), destination + i);
         }
-        new ReadOnlySpan<float>(source, count).CopyTo(new Span<float>(destination, count));
+        if (i < count)
+        {
+            // one whole vector ending at the last float: the overlap is written twice with the same values
+            TVec.Store(TVec.Load(source + count - w), destination + count - w);
+        }
     }
 
     /// <summary>destination[0..count) += source[0..count).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Add(float* destination, float* source, int count)
     {
-        if (Avx512F.IsSupported && count <= 32)
+        switch (Simd.Width)
         {
-            var (low, high) = Masks(count);
-            Avx512F.MaskStore(destination, low,
-                Avx512F.MaskLoad(destination, low, Vector512<float>.Zero) + Avx512F.MaskLoad(source, low, Vector512<float>.Zero));
-            if (count <= 16)
-            {
-                return;
-            }
-            Avx512F.MaskStore(destination + 16, high,
-                Avx512F.MaskLoad(destination + 16, high, Vector512<float>.Zero) + Avx512F.MaskLoad(source + 16, high, Vector512<float>.Zero));
-            return;
+            case 512: Add<Simd512>(destination, source, count); break;
+            case 256: Add<Simd256>(destination, source, count); break;
+            case 128: Add<Simd128>(destination, source, count); break;
+            default: Add<SimdScalar>(destination, source, count); break;
         }
-        var target = new Span<float>(destination, count);
-        System.Numerics.Tensors.TensorPrimitives.Add(target, new ReadOnlySpan<float>(source, count), target);
+    }
+
+    /// <summary><see cref="Add"/> at one width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Add<TVec>(float* destination, float* source, int count) where TVec : unmanaged, ISimd<TVec>
+    {
+        int w = TVec.Count, i = 0;
+        for (; i <= count - w; i += w)
+        {
+            TVec.Store(TVec.Load(destination + i) + TVec.Load(source + i), destination + i);
+        }
+        if (i < count)
+        {
+            int rest = count - i;
+            TVec.StoreFirst(TVec.LoadFirst(destination + i, rest) + TVec.LoadFirst(source + i, rest), destination + i, rest);
+        }
     }
 
     /// <summary>
@@ -61,25 +77,26 @@ internal static unsafe class ShortRows
     /// </summary>
     public static void Clear(float* destination, int count)
     {
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        switch (Simd.Width)
         {
-            for (; i <= count - 16; i += 16)
-            {
-                Vector512.Store(Vector512<float>.Zero, destination + i);
-            }
+            case 512: Clear<Simd512>(destination, count); break;
+            case 256: Clear<Simd256>(destination, count); break;
+            case 128: Clear<Simd128>(destination, count); break;
+            default: Clear<SimdScalar>(destination, count); break;
+        }
+    }
+
+    /// <summary><see cref="Clear"/> at one width.</summary>
+    public static void Clear<TVec>(float* destination, int count) where TVec : unmanaged, ISimd<TVec>
+    {
+        int w = TVec.Count, i = 0;
+        for (; i <= count - w; i += w)
+        {
+            TVec.Store(TVec.Zero, destination + i);
         }
         for (; i < count; i++)
         {
             destination[i] = 0;
         }
-    }
-
-    /// <summary>Lane masks (all bits set) for the first <paramref name="count"/> of 32 floats, as two vectors of 16.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static (Vector512<float> Low, Vector512<float> High) Masks(int count)
-    {
-        var limit = Vector512.Create(count);
-        return (Vector512.LessThan(Lanes, limit).AsSingle(), Vector512.LessThan(Lanes + Vector512.Create(16), limit).AsSingle());
     }
 }

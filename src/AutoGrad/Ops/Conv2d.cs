@@ -219,7 +219,9 @@ internal sealed class Conv2d : Function
         {
             int size = o * plane;
             var scratch = inputGrad is null ? null : BufferPool.RentFloats(DirectConvolution.ScratchLength(g, o));
-            var masked = _activated is null ? null : BufferPool.RentFloats(SamplesPerGroup * size);
+            // the direct weight gradient reads a little past its output gradients: it always gets them in a buffer of ours
+            bool staged = _activated is not null || partials is not null && !channelLanes;
+            var masked = staged ? BufferPool.RentFloats(SamplesPerGroup * size + DirectConvolution.GradientSlack) : null;
             var maskedPooled = _pool is null ? null : BufferPool.RentFloats(SamplesPerGroup * pooledSize);
             var lanes = partials is null || channelLanes ? null : BufferPool.RentFloats(DirectConvolution.LanePartialsLength(g, o));
             var padded = partials is null ? null : BufferPool.RentFloats(channelLanes
@@ -255,7 +257,8 @@ internal sealed class Conv2d : Function
                     }
                     else
                     {
-                        DirectConvolution.WeightGradient(samples, count, g, gys, o, lanes, groupGrad, padded);
+                        DirectConvolution.WeightGradient(samples, count, g, masked.AsSpan(0, count * size + DirectConvolution.GradientSlack), o, lanes,
+                            groupGrad, padded);
                     }
                 }
             }
@@ -272,8 +275,8 @@ internal sealed class Conv2d : Function
     }
 
     /// <summary>
-    /// The output gradient of the samples [first, first + count): as given, masked by a fused ReLU into
-    /// <paramref name="masked"/>, or, with a fused pooling, rebuilt there from the pooled gradient (masked by the ReLU
+    /// The output gradient of the samples [first, first + count): as given (copied into <paramref name="masked"/> when
+    /// there is one), masked by a fused ReLU into <paramref name="masked"/>, or, with a fused pooling, rebuilt there from the pooled gradient (masked by the ReLU
     /// into <paramref name="maskedPooled"/>) by sending each window's gradient to its winner.
     /// </summary>
     private ReadOnlySpan<float> GroupOutputGrad(Tensor grad, int first, int count, int size, float[]? masked, float[]? maskedPooled)
@@ -295,6 +298,11 @@ internal sealed class Conv2d : Function
         if (masked is null)
         {
             return given;
+        }
+        if (_activated is null)
+        {
+            given.CopyTo(masked);
+            return masked.AsSpan(0, count * size);
         }
         Map.Apply(default(ReluBackwardMap), given, _activated!.AsReadOnlySpan().Slice(first * size, count * size), masked.AsSpan(0, count * size));
         return masked.AsSpan(0, count * size);

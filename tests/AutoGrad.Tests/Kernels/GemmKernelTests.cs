@@ -30,7 +30,7 @@ public sealed class GemmKernelTests
     [DynamicData(nameof(ShapesAtEveryWidth))]
     public void AllTransposeAndAccumulateCombinationsMatchTheReference(int bits, int m, int n, int k) => Widths.Run(bits, new AgainstReference(m, n, k));
 
-    private readonly struct AgainstReference(int m, int n, int k) : IWidthCase
+    private sealed class AgainstReference(int m, int n, int k) : IWidthCase
     {
         public void Run<TVec>() where TVec : unmanaged, ISimd<TVec>
         {
@@ -74,7 +74,7 @@ public sealed class GemmKernelTests
     public void EveryWidthGivesTheBitsOfTheScalarPath(int bits) => Widths.Run(bits, new SameBitsAsScalar());
 
     /// <summary>Each element is the same chain of fused multiply-adds at every width and tile, so the bits agree exactly.</summary>
-    private readonly struct SameBitsAsScalar : IWidthCase
+    private sealed class SameBitsAsScalar : IWidthCase
     {
         public void Run<TVec>() where TVec : unmanaged, ISimd<TVec>
         {

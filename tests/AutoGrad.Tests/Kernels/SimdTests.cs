@@ -11,7 +11,7 @@ public sealed unsafe class SimdTests
     [DynamicData(nameof(Widths.All), typeof(Widths))]
     public void PartialLoadsAndStoresTouchOnlyTheirLanes(int bits) => Widths.Run(bits, new PartialAccess());
 
-    private readonly struct PartialAccess : IWidthCase
+    private sealed class PartialAccess : IWidthCase
     {
         public void Run<TVec>() where TVec : unmanaged, ISimd<TVec>
         {
@@ -43,7 +43,7 @@ public sealed unsafe class SimdTests
     [DynamicData(nameof(Widths.All), typeof(Widths))]
     public void ArithmeticMatchesScalarMath(int bits) => Widths.Run(bits, new Arithmetic());
 
-    private readonly struct Arithmetic : IWidthCase
+    private sealed class Arithmetic : IWidthCase
     {
         public void Run<TVec>() where TVec : unmanaged, ISimd<TVec>
         {
@@ -75,7 +75,7 @@ public sealed unsafe class SimdTests
     [DynamicData(nameof(Widths.All), typeof(Widths))]
     public void TransposeSwapsRowsAndColumnsBetweenStridedBlocks(int bits) => Widths.Run(bits, new TransposeCase());
 
-    private readonly struct TransposeCase : IWidthCase
+    private sealed class TransposeCase : IWidthCase
     {
         public void Run<TVec>() where TVec : unmanaged, ISimd<TVec>
         {

@@ -57,6 +57,41 @@ internal unsafe interface ISimd<TSelf> where TSelf : unmanaged, ISimd<TSelf>
     /// <summary>A mask with all bits set in lanes [0, count) and clear above.</summary>
     static abstract TSelf FirstLanes(int count);
 
+    /// <summary>Bitwise or (of masks).</summary>
+    static abstract TSelf operator |(TSelf left, TSelf right);
+
+    static abstract TSelf operator -(TSelf left, TSelf right);
+
+    /// <summary>All bits set in the lanes where left == right.</summary>
+    static abstract TSelf EqualTo(TSelf left, TSelf right);
+
+    /// <summary>All bits set in the lanes where left &gt; right.</summary>
+    static abstract TSelf GreaterThan(TSelf left, TSelf right);
+
+    /// <summary>All bits set in the lanes that hold a NaN.</summary>
+    static abstract TSelf IsNaN(TSelf value);
+
+    /// <summary>Per bit: <paramref name="mask"/> ? <paramref name="left"/> : <paramref name="right"/>.</summary>
+    static abstract TSelf ConditionalSelect(TSelf mask, TSelf left, TSelf right);
+
+    /// <summary>0, 1, 2, ... in the lanes.</summary>
+    static abstract TSelf LaneIndices { get; }
+
+    /// <summary>The even and the odd lanes of the 2 x Count floats low, high (in that order).</summary>
+    static abstract (TSelf Even, TSelf Odd) Deinterleave(TSelf low, TSelf high);
+
+    /// <summary>The inverse of <see cref="Deinterleave"/>: even[0], odd[0], even[1], odd[1], ... as two vectors.</summary>
+    static abstract (TSelf Low, TSelf High) Interleave(TSelf even, TSelf odd);
+
+    /// <summary>Count ints from <paramref name="source"/>, each minus <paramref name="subtract"/> (in integers), as floats.</summary>
+    static abstract TSelf LoadInt32AsSingle(int* source, int subtract);
+
+    /// <summary>
+    /// Writes the first <paramref name="count"/> lanes, integral floats, as ints plus <paramref name="offset"/> (added in
+    /// integers, so offsets beyond float precision stay exact); never writes past them.
+    /// </summary>
+    static abstract void StoreFirstAsInt32(TSelf value, int offset, int* destination, int count);
+
     /// <summary>The sum of the lanes.</summary>
     static abstract float Sum(TSelf value);
 

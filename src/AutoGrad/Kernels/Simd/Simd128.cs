@@ -8,7 +8,12 @@ namespace AutoGrad.Kernels;
 /// <summary>4 floats: NEON on ARM64 (Apple Silicon, Windows on ARM, ARM servers), SSE/AVX on x86.</summary>
 internal readonly unsafe struct Simd128 : ISimd<Simd128>
 {
-    private static readonly Vector128<int> Indices = Vector128.Create(0, 1, 2, 3);
+    // an expression, not a static readonly field: a constant even before the type is initialized (see Simd512)
+    private static Vector128<int> Indices
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector128.Create(0, 1, 2, 3);
+    }
 
     private readonly Vector128<float> _v;
 
@@ -88,6 +93,84 @@ internal readonly unsafe struct Simd128 : ISimd<Simd128>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Simd128 FirstLanes(int count) => new(Vector128.LessThan(Indices, Vector128.Create(count)).AsSingle());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd128 operator |(Simd128 left, Simd128 right) => new(left._v | right._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd128 operator -(Simd128 left, Simd128 right) => new(left._v - right._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd128 EqualTo(Simd128 left, Simd128 right) => new(Vector128.Equals(left._v, right._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd128 GreaterThan(Simd128 left, Simd128 right) => new(Vector128.GreaterThan(left._v, right._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd128 IsNaN(Simd128 value) => new(~Vector128.Equals(value._v, value._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd128 ConditionalSelect(Simd128 mask, Simd128 left, Simd128 right) => new(Vector128.ConditionalSelect(mask._v, left._v, right._v));
+
+    public static Simd128 LaneIndices
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => new(Vector128.Create(0f, 1f, 2f, 3f));
+    }
+
+    /// <summary>ARM64: UZP1/UZP2; x86: shufps; elsewhere lane by lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Simd128 Even, Simd128 Odd) Deinterleave(Simd128 low, Simd128 high)
+    {
+        if (AdvSimd.Arm64.IsSupported)
+        {
+            return (new(AdvSimd.Arm64.UnzipEven(low._v, high._v)), new(AdvSimd.Arm64.UnzipOdd(low._v, high._v)));
+        }
+        if (Sse.IsSupported)
+        {
+            return (new(Sse.Shuffle(low._v, high._v, 0x88)), new(Sse.Shuffle(low._v, high._v, 0xDD)));
+        }
+        return (new(Vector128.Create(low._v[0], low._v[2], high._v[0], high._v[2])), new(Vector128.Create(low._v[1], low._v[3], high._v[1], high._v[3])));
+    }
+
+    /// <summary>ARM64: ZIP1/ZIP2; x86: unpcklps/unpckhps; elsewhere lane by lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Simd128 Low, Simd128 High) Interleave(Simd128 even, Simd128 odd)
+    {
+        if (AdvSimd.Arm64.IsSupported)
+        {
+            return (new(AdvSimd.Arm64.ZipLow(even._v, odd._v)), new(AdvSimd.Arm64.ZipHigh(even._v, odd._v)));
+        }
+        if (Sse.IsSupported)
+        {
+            return (new(Sse.UnpackLow(even._v, odd._v)), new(Sse.UnpackHigh(even._v, odd._v)));
+        }
+        return (new(Vector128.Create(even._v[0], odd._v[0], even._v[1], odd._v[1])), new(Vector128.Create(even._v[2], odd._v[2], even._v[3], odd._v[3])));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd128 LoadInt32AsSingle(int* source, int subtract) => new(Vector128.ConvertToSingle(Vector128.Load(source) - Vector128.Create(subtract)));
+
+    /// <summary>AVX2's masked store on x86; elsewhere the lanes one by one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreFirstAsInt32(Simd128 value, int offset, int* destination, int count)
+    {
+        var integers = Vector128.ConvertToInt32(value._v) + Vector128.Create(offset);
+        if (Avx2.IsSupported)
+        {
+            Avx2.MaskStore(destination, Vector128.LessThan(Indices, Vector128.Create(count)), integers);
+            return;
+        }
+        if (count >= 4)
+        {
+            Vector128.Store(integers, destination);
+            return;
+        }
+        for (int i = 0; i < count; i++)
+        {
+            destination[i] = integers.GetElement(i);
+        }
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Simd128 value) => Vector128.Sum(value._v);

@@ -7,7 +7,12 @@ namespace AutoGrad.Kernels;
 /// <summary>8 floats (AVX2 on x86; ARM64 has no 256-bit vectors, so this width is never used there).</summary>
 internal readonly unsafe struct Simd256 : ISimd<Simd256>
 {
-    private static readonly Vector256<int> Indices = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+    // an expression, not a static readonly field: a constant even before the type is initialized (see Simd512)
+    private static Vector256<int> Indices
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+    }
 
     private readonly Vector256<float> _v;
 
@@ -17,7 +22,7 @@ internal readonly unsafe struct Simd256 : ISimd<Simd256>
 
     public static int Registers => Avx512F.IsSupported ? 32 : 16;
 
-    public static bool IsSupported => Vector256.IsHardwareAccelerated && Avx.IsSupported;
+    public static bool IsSupported => Vector256.IsHardwareAccelerated && Avx2.IsSupported;
 
     public static Simd256 Zero => default;
 
@@ -53,6 +58,51 @@ internal readonly unsafe struct Simd256 : ISimd<Simd256>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Simd256 FirstLanes(int count) => new(Vector256.LessThan(Indices, Vector256.Create(count)).AsSingle());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256 operator |(Simd256 left, Simd256 right) => new(left._v | right._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256 operator -(Simd256 left, Simd256 right) => new(left._v - right._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256 EqualTo(Simd256 left, Simd256 right) => new(Vector256.Equals(left._v, right._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256 GreaterThan(Simd256 left, Simd256 right) => new(Vector256.GreaterThan(left._v, right._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256 IsNaN(Simd256 value) => new(~Vector256.Equals(value._v, value._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256 ConditionalSelect(Simd256 mask, Simd256 left, Simd256 right) => new(Vector256.ConditionalSelect(mask._v, left._v, right._v));
+
+    public static Simd256 LaneIndices
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => new(Vector256.ConvertToSingle(Indices));
+    }
+
+    /// <summary>shufps takes the even (odd) lanes of each 128-bit half of both inputs; vpermpd puts the halves in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Simd256 Even, Simd256 Odd) Deinterleave(Simd256 low, Simd256 high)
+        => (new(Avx2.Permute4x64(Avx.Shuffle(low._v, high._v, 0x88).AsDouble(), 0xD8).AsSingle()),
+            new(Avx2.Permute4x64(Avx.Shuffle(low._v, high._v, 0xDD).AsDouble(), 0xD8).AsSingle()));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Simd256 Low, Simd256 High) Interleave(Simd256 even, Simd256 odd)
+    {
+        var low = Avx.UnpackLow(even._v, odd._v);   // e0 o0 e1 o1 | e4 o4 e5 o5
+        var high = Avx.UnpackHigh(even._v, odd._v); // e2 o2 e3 o3 | e6 o6 e7 o7
+        return (new(Avx.Permute2x128(low, high, 0x20)), new(Avx.Permute2x128(low, high, 0x31)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256 LoadInt32AsSingle(int* source, int subtract) => new(Vector256.ConvertToSingle(Vector256.Load(source) - Vector256.Create(subtract)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreFirstAsInt32(Simd256 value, int offset, int* destination, int count)
+        => Avx2.MaskStore(destination, Vector256.LessThan(Indices, Vector256.Create(count)), Vector256.ConvertToInt32(value._v) + Vector256.Create(offset));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Simd256 value) => Vector256.Sum(value._v);

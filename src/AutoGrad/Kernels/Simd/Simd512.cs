@@ -7,7 +7,88 @@ namespace AutoGrad.Kernels;
 /// <summary>16 floats (AVX-512).</summary>
 internal readonly unsafe struct Simd512 : ISimd<Simd512>
 {
-    private static readonly Vector512<int> Indices = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    // Index vectors as expressions, not static readonly fields: the JIT makes them constants even in methods compiled
+    // before this type is initialized (AggressiveOptimization kernels), where a static field costs a helper call that
+    // forces every live accumulator onto the stack.
+    private static Vector512<int> Indices
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    }
+
+    private static Vector512<int> Evens
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    }
+
+    private static Vector512<int> Odds
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    }
+
+    private static Vector512<int> ZipLow
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    }
+
+    private static Vector512<int> ZipHigh
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    }
+
+    // the 16 x 16 transpose: stage b swaps bit b of the row and column index; row i (bit b clear) keeps its lanes
+    // without bit b and takes row i + b's shifted up by b (Low), row i + b the other way round (High)
+    private static Vector512<int> Low8
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+    }
+
+    private static Vector512<int> High8
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    }
+
+    private static Vector512<int> Low4
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create(0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
+    }
+
+    private static Vector512<int> High4
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create(4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+    }
+
+    private static Vector512<int> Low2
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create(0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+    }
+
+    private static Vector512<int> High2
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create(2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+    }
+
+    private static Vector512<int> Low1
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
+    }
+
+    private static Vector512<int> High1
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create(1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+    }
 
     private readonly Vector512<float> _v;
 
@@ -55,28 +136,46 @@ internal readonly unsafe struct Simd512 : ISimd<Simd512>
     public static Simd512 FirstLanes(int count) => new(Vector512.LessThan(Indices, Vector512.Create(count)).AsSingle());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Sum(Simd512 value) => Vector512.Sum(value._v);
+    public static Simd512 operator |(Simd512 left, Simd512 right) => new(left._v | right._v);
 
-    // Index vectors of the 16 x 16 transpose: stage b swaps bit b of the row and column index (see Transpose).
-    private static readonly Vector512<int> Low8 = SwapIndices(8, false), High8 = SwapIndices(8, true);
-    private static readonly Vector512<int> Low4 = SwapIndices(4, false), High4 = SwapIndices(4, true);
-    private static readonly Vector512<int> Low2 = SwapIndices(2, false), High2 = SwapIndices(2, true);
-    private static readonly Vector512<int> Low1 = SwapIndices(1, false), High1 = SwapIndices(1, true);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd512 operator -(Simd512 left, Simd512 right) => new(left._v - right._v);
 
-    /// <summary>
-    /// The lanes of rows i and i + b (bit b of i clear) after swapping their off-diagonal b x b blocks: row i keeps the
-    /// lanes without bit b and takes row i + b's lanes shifted up by b; row i + b the other way round.
-    /// </summary>
-    private static Vector512<int> SwapIndices(int b, bool high)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd512 EqualTo(Simd512 left, Simd512 right) => new(Vector512.Equals(left._v, right._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd512 GreaterThan(Simd512 left, Simd512 right) => new(Vector512.GreaterThan(left._v, right._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd512 IsNaN(Simd512 value) => new(~Vector512.Equals(value._v, value._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd512 ConditionalSelect(Simd512 mask, Simd512 left, Simd512 right) => new(Vector512.ConditionalSelect(mask._v, left._v, right._v));
+
+    public static Simd512 LaneIndices
     {
-        var indices = new int[16];
-        for (int c = 0; c < 16; c++)
-        {
-            bool own = (c & b) == 0;
-            indices[c] = high ? (own ? c + b : 16 + c) : (own ? c : 16 + c - b);
-        }
-        return Vector512.Create(indices);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => new(Vector512.ConvertToSingle(Indices));
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Simd512 Even, Simd512 Odd) Deinterleave(Simd512 low, Simd512 high)
+        => (new(Avx512F.PermuteVar16x32x2(low._v, Evens, high._v)), new(Avx512F.PermuteVar16x32x2(low._v, Odds, high._v)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Simd512 Low, Simd512 High) Interleave(Simd512 even, Simd512 odd)
+        => (new(Avx512F.PermuteVar16x32x2(even._v, ZipLow, odd._v)), new(Avx512F.PermuteVar16x32x2(even._v, ZipHigh, odd._v)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd512 LoadInt32AsSingle(int* source, int subtract) => new(Vector512.ConvertToSingle(Vector512.Load(source) - Vector512.Create(subtract)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreFirstAsInt32(Simd512 value, int offset, int* destination, int count)
+        => Avx512F.MaskStore(destination, Vector512.LessThan(Indices, Vector512.Create(count)), Vector512.ConvertToInt32(value._v) + Vector512.Create(offset));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(Simd512 value) => Vector512.Sum(value._v);
 
     /// <summary>Four stages of two-source permutes, each swapping one bit of the row and column index.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

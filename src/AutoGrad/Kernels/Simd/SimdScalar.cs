@@ -59,7 +59,60 @@ internal readonly unsafe struct SimdScalar : ISimd<SimdScalar>
     public static SimdScalar Max(SimdScalar left, SimdScalar right) => new(MathF.Max(left._v, right._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static SimdScalar FirstLanes(int count) => new(count > 0 ? BitConverter.Int32BitsToSingle(-1) : 0f);
+    public static SimdScalar FirstLanes(int count) => new(count > 0 ? AllBits : 0f);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static SimdScalar operator |(SimdScalar left, SimdScalar right)
+        => new(BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(left._v) | BitConverter.SingleToInt32Bits(right._v)));
+
+    private static float AllBits
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => BitConverter.Int32BitsToSingle(-1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static SimdScalar operator -(SimdScalar left, SimdScalar right) => new(left._v - right._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static SimdScalar EqualTo(SimdScalar left, SimdScalar right) => new(left._v == right._v ? AllBits : 0f);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static SimdScalar GreaterThan(SimdScalar left, SimdScalar right) => new(left._v > right._v ? AllBits : 0f);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static SimdScalar IsNaN(SimdScalar value) => new(float.IsNaN(value._v) ? AllBits : 0f);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static SimdScalar ConditionalSelect(SimdScalar mask, SimdScalar left, SimdScalar right)
+    {
+        int m = BitConverter.SingleToInt32Bits(mask._v);
+        return new(BitConverter.Int32BitsToSingle((BitConverter.SingleToInt32Bits(left._v) & m) | (BitConverter.SingleToInt32Bits(right._v) & ~m)));
+    }
+
+    public static SimdScalar LaneIndices
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => default;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (SimdScalar Even, SimdScalar Odd) Deinterleave(SimdScalar low, SimdScalar high) => (low, high);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (SimdScalar Low, SimdScalar High) Interleave(SimdScalar even, SimdScalar odd) => (even, odd);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static SimdScalar LoadInt32AsSingle(int* source, int subtract) => new(*source - subtract);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreFirstAsInt32(SimdScalar value, int offset, int* destination, int count)
+    {
+        if (count > 0)
+        {
+            *destination = (int)value._v + offset;
+        }
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(SimdScalar value) => value._v;
