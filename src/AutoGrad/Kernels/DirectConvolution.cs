@@ -149,8 +149,9 @@ internal static unsafe class DirectConvolution
             var block = new WeightBlocks<TVec>(pp, padded, count, po, wp, g, pg, outChannels, paddedTaps * TVec.Count);
             for (int o0 = 0; o0 < outChannels;)
             {
-                // blocks of four channels; the last five or six (LeNet's six) as one block, one or two as a block of two
-                int rest = outChannels - o0, width = rest is 5 or 6 ? 6 : rest <= 2 ? 2 : 4;
+                // blocks of four channels; the last five or six (LeNet's six) as one block, one or two as a block of two;
+                // with 16 registers always two (8 accumulators: four channels or six would spill)
+                int rest = outChannels - o0, width = TVec.Registers < 32 || rest <= 2 ? 2 : rest is 5 or 6 ? 6 : 4;
                 for (int t0 = 0; t0 < taps; t0 += 4)
                 {
                     float* lanes = pl + ((long)o0 * paddedTaps + t0) * TVec.Count;
@@ -188,7 +189,7 @@ internal static unsafe class DirectConvolution
 
     /// <summary>
     /// Two, four or six output channels times four taps: dot products over the output pixels of every sample, each
-    /// pair of loads feeding several multiply-adds (six channels: ten loads for 24). Rows are taken a vector at a time,
+    /// pair of loads feeding several multiply-adds (six channels: ten loads for 24; two: six for eight). Rows are taken a vector at a time,
     /// the last one masked, so lanes past the row are zero in both factors. Channels past the end (a block of two for
     /// one) repeat the last one and taps past the end the last tap; <see cref="ReduceLanes{TVec}"/> never reads them.
     /// </summary>
