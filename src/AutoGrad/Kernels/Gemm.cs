@@ -9,7 +9,9 @@ namespace AutoGrad.Kernels;
 /// vector width (<see cref="ISimd{TSelf}"/>) and its tile sized to the width and the register file (see
 /// <see cref="Multiply{TVec}"/>). Transposed operands are handled while packing, never materialized. Large products
 /// split the rows of C across cores; every element of C is the same chain of fused multiply-adds over k whatever the
-/// thread count, the tile and the width, so all of them give bitwise identical results.
+/// thread count, the tile and the width, so all of them give bitwise identical results. Products of at most four rows
+/// against a transposed B (a linear layer at batch 1 to 4) take <see cref="DotRows"/> instead: no packing, the same
+/// bits for any thread count, equal to the packed path to rounding.
 /// </summary>
 internal static unsafe class Gemm
 {
@@ -64,6 +66,12 @@ internal static unsafe class Gemm
         int threads = !serial && (long)m * n * k >= ParallelThreshold ? Parallelism.MaxThreads : 1;
         fixed (float* pa = a, pb = b, pc = c)
         {
+            if (m <= DotRows.MaxRows && transB && !transA)
+            {
+                // a few rows against B^T (a linear layer at batch 1 to 4): dot products of rows, no packing
+                MultiplyDotRows<TVec>(pa, pb, pc, m, n, k, accumulate, threads);
+                return;
+            }
             var operands = new Operands(pa, pb, pc, m, n, k, transA, transB);
             if (TVec.Count == 1)
             {
@@ -82,6 +90,28 @@ internal static unsafe class Gemm
                 Job<TVec, Eight, Two>.Run(operands, threads, accumulate);
             }
         }
+    }
+
+    /// <summary><see cref="DotRows"/> over the columns of C, split into bands of whole blocks of four across <paramref name="threads"/>.</summary>
+    private static void MultiplyDotRows<TVec>(float* a, float* b, float* c, int m, int n, int k, bool accumulate, int threads) where TVec : unmanaged, ISimd<TVec>
+    {
+        int blocks = (n + 3) / 4;
+        threads = Math.Min(threads, blocks);
+        if (threads <= 1)
+        {
+            DotRows.Multiply<TVec>(a, b, c, m, n, k, accumulate, 0, n);
+            return;
+        }
+        nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
+        int perThread = (blocks + threads - 1) / threads * 4;
+        Workers.Run(threads, t =>
+        {
+            int j0 = Math.Min(n, t * perThread), j1 = Math.Min(n, j0 + perThread);
+            if (j0 < j1)
+            {
+                DotRows.Multiply<TVec>((float*)pa, (float*)pb, (float*)pc, m, n, k, accumulate, j0, j1);
+            }
+        });
     }
 
     /// <summary>The plain triple loop: the reference the tests compare against.</summary>
