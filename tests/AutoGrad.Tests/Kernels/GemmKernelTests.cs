@@ -22,6 +22,9 @@ public sealed class GemmKernelTests
         yield return [130, 300, 240]; // large enough for the parallel path
         yield return [128, 256, 784]; // a training shape: two depth blocks
         yield return [33, 97, 1100]; // three depth blocks, the last one short
+        yield return [2, 37, 19]; // two to four rows against B^T: the dot-product path (k not a multiple of any width)
+        yield return [3, 9, 33];
+        yield return [4, 130, 70];
     }
 
     public static IEnumerable<object[]> ShapesAtEveryWidth => Widths.Times(Shapes());

@@ -38,6 +38,7 @@ public sealed class ThreadInvarianceTests
     [TestCategory("Determinism")]
     [DataRow(130, 300, 240)] // rows split across threads
     [DataRow(16, 1100, 600)] // few rows: columns split across threads
+    [DataRow(3, 1500, 2000)] // three rows: the dot-product path with transposed B, columns split across threads
     public void GemmGivesTheSameBitsWithOneAndTwoThreads(int m, int n, int k)
     {
         var a = KernelTestData.Values(m * k, 3, specials: false);
