@@ -15,8 +15,8 @@ public static class EpochTimer
     public static int Run(string[] args)
     {
         string kind = args.Length > 0 ? args[0] : "mlp";
-        int threads = Option(args, "--threads", Environment.ProcessorCount);
-        int repeat = Option(args, "--repeat", 3);
+        int threads = Machine.Option(args, "--threads", Environment.ProcessorCount);
+        int repeat = Machine.Option(args, "--repeat", 3);
         Parallelism.MaxThreads = threads;
         var data = LoadFashion();
         var times = new List<double>();
@@ -33,19 +33,15 @@ public static class EpochTimer
             bench = $"epoch-{kind}",
             impl = "autograd",
             threads,
+            vector_bits = Machine.VectorBits,
             seconds = times,
             median = times[times.Count / 2],
             allocated_bytes_last_epoch = allocated,
             gc_counts = new[] { GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2) },
             memory = AutoGrad.Memory.Report().ToString(),
+            peak_rss_kb = Machine.PeakResidentKb(),
         }));
         return 0;
-    }
-
-    private static int Option(string[] args, string name, int fallback)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
     }
 
     public static TensorDataset LoadFashion()

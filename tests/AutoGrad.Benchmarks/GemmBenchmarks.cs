@@ -3,7 +3,10 @@ using BenchmarkDotNet.Attributes;
 
 namespace AutoGrad.Benchmarks;
 
-/// <summary>SGEMM throughput on square sizes and on the MLP's training shapes (forward and the two backward products).</summary>
+/// <summary>
+/// SGEMM throughput on square sizes and on the MLP's and LeNet's training shapes (forward and the two backward products),
+/// with 1 and 2 threads.
+/// </summary>
 [MemoryDiagnoser]
 [Config(typeof(GflopsConfig))]
 public class GemmBenchmarks
@@ -12,6 +15,9 @@ public class GemmBenchmarks
 
     [ParamsSource(nameof(Shapes))]
     public GemmShape Shape { get; set; } = new(256, 256, 256, false, false);
+
+    [Params(1, 2)]
+    public int Threads { get; set; } = 1;
 
     public static IEnumerable<GemmShape> Shapes =>
     [
@@ -28,6 +34,7 @@ public class GemmBenchmarks
     [GlobalSetup]
     public void Setup()
     {
+        Parallelism.MaxThreads = Threads;
         var g = new Generator(1);
         _a = new float[Shape.M * Shape.K];
         _b = new float[Shape.K * Shape.N];

@@ -2,10 +2,17 @@ using AutoGrad.Benchmarks;
 using BenchmarkDotNet.Running;
 
 // "epoch mlp|lenet [--threads N] [--repeat R]" times whole training epochs (the PyTorch twin is
-// tests/reference/bench_torch.py); anything else goes to BenchmarkDotNet (e.g. --filter "*Gemm*").
-if (args.Length > 0 && args[0] == "epoch")
+// tests/reference/bench_torch.py); "infer mlp|lenet [--threads N] [--batch B] [--repeat R]" times eval-mode forwards
+// against ONNX Runtime on the same weights; anything else goes to BenchmarkDotNet (e.g. --filter "*Gemm*").
+return args.FirstOrDefault() switch
 {
-    return EpochTimer.Run(args[1..]);
+    "epoch" => EpochTimer.Run(args[1..]),
+    "infer" => InferenceTimer.Run(args[1..]),
+    _ => RunBenchmarkDotNet(args),
+};
+
+static int RunBenchmarkDotNet(string[] args)
+{
+    BenchmarkSwitcher.FromAssembly(typeof(EpochTimer).Assembly).Run(args);
+    return 0;
 }
-BenchmarkSwitcher.FromAssembly(typeof(EpochTimer).Assembly).Run(args);
-return 0;

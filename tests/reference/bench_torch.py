@@ -1,17 +1,20 @@
 """PyTorch twins of AutoGrad's end-to-end benchmarks: one training epoch of
   mlp:   784-256-128-10 ReLU MLP, Adam lr 0.002, batch 128, 48,000 Fashion-MNIST images
   lenet: LeNet-5, SGD lr 0.01 momentum 0.9, batch 64, 60,000 Fashion-MNIST images
-and GEMM throughput (torch.mm / numpy.matmul on float32) for the shapes of the GEMM benchmark.
+and SGEMM throughput (numpy.matmul on float32, transposes as views) for the shapes of GemmBenchmarks.cs.
 Data: Fashion-MNIST from data/fashion-mnist or /usr/share/datasets/fashion-mnist (bash data/get-fashion-mnist.sh).
 
-Run with OPENBLAS_CORETYPE=SKYLAKEX (Debian's OpenBLAS mis-detects this CPU otherwise):
-    OPENBLAS_CORETYPE=SKYLAKEX /usr/bin/python3 tests/reference/bench_torch.py epoch mlp --threads 2 --repeat 3
-    OPENBLAS_CORETYPE=SKYLAKEX /usr/bin/python3 tests/reference/bench_torch.py gemm --threads 1
-Prints one JSON line per measurement.
+    /usr/bin/python3 tests/reference/bench_torch.py epoch mlp|lenet --threads 1|2 --repeat 5
+    OPENBLAS_NUM_THREADS=2 /usr/bin/python3 tests/reference/bench_torch.py gemm --threads 2 --repeat 5
+For gemm, set OPENBLAS_NUM_THREADS to --threads (numpy's OpenBLAS reads its thread count from it at startup). On a
+CPU with AVX-512 add OPENBLAS_CORETYPE=SKYLAKEX: Debian's OpenBLAS 0.3.21 mis-detects Zen 4/5 otherwise (about 6x
+slower); never set it on a CPU without avx512f (SIGILL). tests/reference/compare_speed.sh does both.
+Prints one JSON line per measurement (epochs: sorted seconds, median, peak resident memory in KiB).
 """
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 
@@ -58,24 +61,30 @@ def epoch(kind, x, y):
     return time.perf_counter() - start
 
 
-GEMM_SHAPES = [(256, 256, 256), (512, 512, 512), (1024, 1024, 1024), (2048, 2048, 2048),
-               (128, 256, 784), (128, 784, 256), (256, 784, 128)]  # (m, n, k): the MLP first layer: forward, input grad, weight grad
+# (m, n, k, A transposed, B transposed) as in GemmBenchmarks.cs: squares; the MLP's first layer (forward, input
+# gradient, weight gradient); LeNet's second convolution at batch 64 (forward, weight gradient, column gradient), its first.
+GEMM_SHAPES = [(256, 256, 256, False, False), (512, 512, 512, False, False), (1024, 1024, 1024, False, False),
+               (2048, 2048, 2048, False, False), (128, 256, 784, False, True), (128, 784, 256, False, False),
+               (256, 784, 128, True, False), (16, 6400, 150, False, False), (16, 150, 6400, False, True),
+               (150, 6400, 16, True, False), (6, 50176, 25, False, False)]
 
 
-def gemm(repeat):
-    for m, n, k in GEMM_SHAPES:
-        a = np.random.rand(m, k).astype(np.float32)
-        b = np.random.rand(k, n).astype(np.float32)
+def gemm(repeat, threads):
+    for m, n, k, trans_a, trans_b in GEMM_SHAPES:
+        a = np.random.rand(k, m).astype(np.float32).T if trans_a else np.random.rand(m, k).astype(np.float32)
+        b = np.random.rand(n, k).astype(np.float32).T if trans_b else np.random.rand(k, n).astype(np.float32)
         a @ b
         times = []
         for _ in range(repeat):
-            reps = max(1, int(2e9 / (2 * m * n * k)))
+            reps = max(1, int(2e10 / (2 * m * n * k)))
             start = time.perf_counter()
             for _ in range(reps):
                 a @ b
             times.append((time.perf_counter() - start) / reps)
         best = sorted(times)[len(times) // 2]
-        print(json.dumps({"bench": "gemm", "impl": "numpy-openblas", "m": m, "n": n, "k": k, "seconds": best, "gflops": 2 * m * n * k / best / 1e9}))
+        print(json.dumps({"bench": "gemm", "impl": "numpy-openblas", "threads": threads,
+                          "coretype": os.environ.get("OPENBLAS_CORETYPE", "detected"), "m": m, "n": n, "k": k,
+                          "trans_a": trans_a, "trans_b": trans_b, "seconds": best, "gflops": 2 * m * n * k / best / 1e9}))
 
 
 def main():
@@ -87,12 +96,13 @@ def main():
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     if args.what == "gemm":
-        gemm(args.repeat)
+        gemm(args.repeat, args.threads)
         return
     x, y = fashion_train()
     times = [epoch(args.kind, x, y) for _ in range(args.repeat)]
     print(json.dumps({"bench": f"epoch-{args.kind}", "impl": f"torch-{torch.__version__}", "threads": args.threads,
-                      "seconds": sorted(times), "median": sorted(times)[len(times) // 2]}))
+                      "seconds": sorted(times), "median": sorted(times)[len(times) // 2],
+                      "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 
 
 if __name__ == "__main__":

@@ -1,47 +1,145 @@
 #!/usr/bin/env bash
-# Runs AutoGrad's and PyTorch's end-to-end benchmarks back to back on this machine and prints the ratios.
+# Runs AutoGrad's benchmarks at every SIMD tier this CPU has, with PyTorch, ONNX Runtime and numpy beside them, back
+# to back, and prints one table of medians and ratios, then the SGEMM comparison.
+#   Tiers: default (the widest vectors the CPU has); avx2 (DOTNET_EnableAVX512=0, only on a CPU with avx512f: elsewhere
+#   default already is AVX2); 128 (DOTNET_PreferredVectorBitWidth=128: 128-bit vectors, the stand-in for ARM64 NEON).
+#   Each tier: MLP and LeNet training epochs with 1 and 2 threads, the best against PyTorch's best of 1 and 2 (peak
+#   resident memory of each process beside it); eval-mode inference (batch 1, 64, 256; 1 and 2 threads) against ONNX
+#   Runtime on the same weights, outputs checked equal. The last column is the tier's speed over the 256-bit tier's.
+#   SGEMM: BenchmarkDotNet's GemmBenchmarks (1 and 2 threads) at the default and avx2 tiers against numpy + OpenBLAS;
+#   on an AVX-512 CPU the avx2 tier is compared with OpenBLAS's AVX2 kernels (OPENBLAS_CORETYPE=HASWELL).
+# OPENBLAS_CORETYPE=SKYLAKEX is set for python only when the CPU lists avx512f (Debian's OpenBLAS 0.3.21 mis-detects
+# Zen 4/5 without it; on a CPU without AVX-512 it would die with SIGILL).
 # Needs Fashion-MNIST (bash data/get-fashion-mnist.sh), python3-torch, python3-numpy and libopenblas0-pthread.
-# Usage: bash tests/reference/compare_speed.sh [repeats]   (from the repository root)
+# Usage: bash tests/reference/compare_speed.sh [repeats, default 5]
+#   TIERS="default avx2" picks tiers; SKIP_GEMM=1 leaves SGEMM out (about 2.5 min per tier). All three tiers with
+#   3 repeats take about 15 min on 2 cores of an AMD EPYC (Zen 5).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-repeat="${1:-3}"
-export OPENBLAS_CORETYPE=SKYLAKEX   # Debian's OpenBLAS 0.3.21 mis-detects this CPU without it (about 6x slower)
-out=$(mktemp)
-dotnet build tests/AutoGrad.Benchmarks -c Release -v quiet >/dev/null
-ours() { dotnet run --project tests/AutoGrad.Benchmarks -c Release --no-build -- "$@"; }
-for kind in mlp lenet; do
-  for t in 1 2; do   # both sides in their best thread setting: on a shared machine a second thread can cost more than it brings
-    ours epoch "$kind" --threads "$t" --repeat "$repeat" >> "$out"
-    /usr/bin/python3 tests/reference/bench_torch.py epoch "$kind" --threads "$t" --repeat "$repeat" >> "$out"
-  done
+repeat="${1:-5}"
+avx512=$(grep -qw avx512f /proc/cpuinfo && echo 1 || true)
+tiers="${TIERS:-default ${avx512:+avx2} 128}"
+tier_env() { case $1 in default) ;; avx2) echo DOTNET_EnableAVX512=0 ;; 128) echo DOTNET_PreferredVectorBitWidth=128 ;; esac; }
+for tier in $tiers; do
+  case $tier in default | avx2 | 128) ;; *) echo "unknown tier '$tier' (default, avx2, 128)" >&2; exit 2 ;; esac
 done
-OPENBLAS_NUM_THREADS=2 /usr/bin/python3 tests/reference/bench_torch.py gemm --threads 2 --repeat "$repeat" >> "$out"
-ours --filter "*GemmBenchmarks*" --job short --exporters json > /dev/null
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+cpu=$(grep -m1 -E '^model name' /proc/cpuinfo | cut -d: -f2- | xargs || uname -m)
+family=$(grep -m1 -E '^cpu family' /proc/cpuinfo | cut -d: -f2 | xargs || true)
+isa=$(grep -m1 -E '^(flags|Features)' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'avx512f|avx512bw|avx512vl|avx2|fma|sse4_2|asimd|sve' | xargs || true)
+echo "CPU: $cpu${family:+ (family $family)}, $(nproc) cores; ISA: $isa; .NET $(dotnet --version); tiers: $tiers; repeats: $repeat"
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+dotnet build tests/AutoGrad.Benchmarks -c Release -v quiet >/dev/null
+app=tests/AutoGrad.Benchmarks/bin/Release/net10.0/AutoGrad.Benchmarks.dll
+ours() { local tier=$1; shift; env $(tier_env "$tier") dotnet "$app" "$@" | sed "s/^{/{\"tier\": \"$tier\", /"; }
+py() {   # CORETYPE=HASWELL py ... runs OpenBLAS's AVX2 kernels
+  local threads=$1 coretype=${CORETYPE:-${avx512:+SKYLAKEX}}; shift
+  env ${coretype:+OPENBLAS_CORETYPE=$coretype} OPENBLAS_NUM_THREADS="$threads" \
+    /usr/bin/python3 tests/reference/bench_torch.py "$@" --threads "$threads" --repeat "$repeat"
+}
+
+first=1
+for tier in $tiers; do
+  for kind in mlp lenet; do
+    for t in 1 2; do
+      echo "  $tier: epoch $kind, $t thread(s)" >&2
+      ours "$tier" epoch "$kind" --threads "$t" --repeat "$repeat" >> "$out/rows"
+      if [ -n "$first" ]; then py "$t" epoch "$kind" >> "$out/rows"; fi   # PyTorch once, next to the first tier
+    done
+  done
+  first=
+  for kind in mlp lenet; do
+    for batch in 1 64 256; do
+      for t in 1 2; do
+        echo "  $tier: infer $kind, batch $batch, $t thread(s)" >&2
+        ours "$tier" infer "$kind" --batch "$batch" --threads "$t" --repeat "$repeat" >> "$out/rows"
+      done
+    done
+  done
+  if [ -z "${SKIP_GEMM:-}" ] && [ "$tier" != 128 ]; then
+    echo "  $tier: sgemm (BenchmarkDotNet)" >&2
+    ours "$tier" --filter "*GemmBenchmarks*" --job short --inProcess --exporters json --artifacts "$out/gemm-$tier" > "$out/gemm-$tier.log"
+  fi
+done
+if [ -z "${SKIP_GEMM:-}" ]; then
+  for t in 1 2; do py "$t" gemm >> "$out/rows"; done
+  case " $tiers " in *" avx2 "*) for t in 1 2; do CORETYPE=HASWELL py "$t" gemm >> "$out/rows"; done ;; esac
+fi
+
 /usr/bin/python3 - "$out" <<'PY'
-import glob, json, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-for kind in ("mlp", "lenet"):
-    runs = lambda r: ', '.join(f'{s:.2f}' for s in r['seconds'])
-    mine = [r for r in rows if r["bench"] == f"epoch-{kind}" and r["impl"] == "autograd"]
-    torch = [r for r in rows if r["bench"] == f"epoch-{kind}" and r["impl"].startswith("torch")]
-    for side, results in (("AutoGrad", mine), ("PyTorch", torch)):
-        print(f"  {kind} {side}: " + "; ".join(f"{r['threads']} thread(s) {r['median']:.2f} s (runs {runs(r)})" for r in results))
-    ours = min(mine, key=lambda r: r["median"])
-    best = min(torch, key=lambda r: r["median"])
-    print(f"epoch {kind}: AutoGrad {ours['median']:.2f} s with {ours['threads']} thread(s), "
-          f"PyTorch {best['median']:.2f} s with {best['threads']} thread(s) -> AutoGrad is {best['median'] / ours['median']:.2f}x as fast")
-reports = sorted(glob.glob("BenchmarkDotNet.Artifacts/results/*GemmBenchmarks*-report-full-compressed.json") +
-                 glob.glob("tests/AutoGrad.Benchmarks/BenchmarkDotNet.Artifacts/results/*GemmBenchmarks*-report-full-compressed.json"))
-if reports:
-    report = json.load(open(reports[-1]))
-    ours = {}
-    for b in report["Benchmarks"]:
-        shape = b["Parameters"].split("=", 1)[1]
-        m, n, k = (int(x) for x in shape.split()[0].split("x"))
-        ours[(m, n, k)] = 2 * m * n * k / (b["Statistics"]["Median"] / 1e9) / 1e9
-    for r in rows:
-        if r["bench"] == "gemm" and (r["m"], r["n"], r["k"]) in ours:
-            g = ours[(r["m"], r["n"], r["k"])]
-            print(f"sgemm {r['m']}x{r['n']}x{r['k']}: AutoGrad {g:.0f} GFLOP/s, OpenBLAS {r['gflops']:.0f} GFLOP/s -> {100 * g / r['gflops']:.0f}%")
+import glob, json, os, sys
+out = sys.argv[1]
+rows = [json.loads(l) for l in open(os.path.join(out, "rows")) if l.startswith("{")]
+tiers = list(dict.fromkeys(r["tier"] for r in rows if "tier" in r))
+bits = {r["tier"]: r["vector_bits"] for r in rows if "vector_bits" in r}
+wide = {256: "256-bit", 512: "512-bit", 128: "128-bit", 0: "scalar"}
+name = {"mlp": "MLP", "lenet": "LeNet"}
+mib = lambda r: f"{r['peak_rss_kb'] / 1024:.0f} MiB"
+torch = [r for r in rows if r["impl"].startswith("torch")]
+ort = next((r["ort_version"] for r in rows if "ort_version" in r), "?")
+print(f"\nAutoGrad vs {torch[0]['impl'] if torch else 'PyTorch'} (training) and ONNX Runtime {ort} (inference); medians; "
+      "ratio = their time / AutoGrad's (above 1: AutoGrad faster); last column: AutoGrad's speed over its 256-bit tier\n")
+print("| Tier | Workload | AutoGrad | Peak RSS | Reference | Peak RSS | Ratio | vs 256-bit |")
+print("|---|---|---|---|---|---|---|---|")
+
+def epoch(tier, kind):
+    ours = min((r for r in rows if r.get("tier") == tier and r["bench"] == f"epoch-{kind}"), key=lambda r: r["median"], default=None)
+    theirs = min((r for r in torch if r["bench"] == f"epoch-{kind}"), key=lambda r: r["median"], default=None)
+    return ours and dict(time=ours["median"], text=f"{ours['median']:.2f} s ({ours['threads']}t)", peak=mib(ours),
+                         ref=theirs and f"PyTorch {theirs['median']:.2f} s ({theirs['threads']}t)",
+                         ref_peak=theirs and mib(theirs), ref_time=theirs and theirs["median"])
+
+def infer(tier, kind, batch, threads):
+    r = next((r for r in rows if r.get("tier") == tier and r["bench"] == f"infer-{kind}"
+              and r["batch"] == batch and r["threads"] == threads), None)
+    return r and dict(time=r["autograd_median_ms"], text=f"{r['autograd_median_ms']:.3f} ms", peak="",
+                      ref=f"ORT {r['ort_median_ms']:.3f} ms", ref_peak="", ref_time=r["ort_median_ms"])
+
+workloads = [(f"{name[k]} epoch", lambda t, k=k: epoch(t, k)) for k in name] + \
+    [(f"{name[k]} infer, batch {b}, {n}t", lambda t, k=k, b=b, n=n: infer(t, k, b, n)) for k in name for b in (1, 64, 256) for n in (1, 2)]
+for workload, get in workloads:
+    found = {t: x for t in tiers if (x := get(t))}
+    base = next((x for t, x in found.items() if bits[t] == 256), None)
+    for tier, x in found.items():
+        ratio = f"{x['ref_time'] / x['time']:.2f}x" if x["ref_time"] else "-"
+        vs = f"{base['time'] / x['time']:.2f}x" if base else "-"
+        print(f"| {tier} ({wide[bits[tier]]}) | {workload} | {x['text']} | {x['peak']} | {x['ref'] or '-'} | {x['ref_peak'] or ''} | {ratio} | {vs} |")
+
+print("\nEpoch runs (seconds, sorted):")
+for r in rows:
+    if r["bench"].startswith("epoch"):
+        who = f"AutoGrad {r['tier']}" if r["impl"] == "autograd" else r["impl"]
+        print(f"  {r['bench']} {who}, {r['threads']}t: " + ", ".join(f"{s:.2f}" for s in r["seconds"]) + f"; peak {mib(r)}")
+
+blas = {}   # OpenBLAS's kernels -> (m, n, k, A^T, B^T, threads) -> GFLOP/s
+for r in rows:
+    if r["bench"] == "gemm":
+        blas.setdefault(r["coretype"], {})[(r["m"], r["n"], r["k"], r["trans_a"], r["trans_b"], r["threads"])] = r["gflops"]
+gemm = {}
+for tier in tiers:
+    for report in glob.glob(os.path.join(out, f"gemm-{tier}", "results", "*GemmBenchmarks*-report-full-compressed.json")):
+        for b in json.load(open(report))["Benchmarks"]:
+            p = dict(kv.split("=", 1) for kv in b["Parameters"].split("&"))
+            dims, *flags = p["Shape"].split()
+            m, n, k = (int(x) for x in dims.split("x"))
+            key = (m, n, k, "A^T" in flags, "B^T" in flags, int(p["Threads"]))
+            gemm.setdefault(tier, {})[key] = 2 * m * n * k / (b["Statistics"]["Median"] / 1e9) / 1e9
+if gemm and blas:
+    default = next(c for c in blas if c != "HASWELL")
+    against = {t: "HASWELL" if t == "avx2" and "HASWELL" in blas else default for t in gemm}
+    print("\nSGEMM, GFLOP/s (BenchmarkDotNet --job short medians; numpy + OpenBLAS medians), AutoGrad as % of OpenBLAS\n")
+    print("| Shape | Threads | " + " | ".join(f"OpenBLAS {against[t]} | AutoGrad {t} ({wide[bits[t]]})" for t in gemm) + " |")
+    print("|---|---|" + "---|---|" * len(gemm))
+    for key in blas[default]:   # numpy's order: squares, then the training shapes; 1 thread, then 2
+        m, n, k, ta, tb, threads = key
+        cells = []
+        for tier, ours in gemm.items():
+            ref = blas[against[tier]].get(key)
+            cells += [f"{ref:.0f}" if ref else "-", f"{ours[key]:.0f} ({100 * ours[key] / ref:.0f}%)" if ref and key in ours else "-"]
+        shape = f"{m}x{n}x{k}" + (" A^T" if ta else "") + (" B^T" if tb else "")
+        print(f"| {shape} | {threads} | " + " | ".join(cells) + " |")
 PY
-rm -f "$out"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); total: $((SECONDS / 60)) min $((SECONDS % 60)) s"
