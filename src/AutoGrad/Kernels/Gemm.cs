@@ -394,6 +394,7 @@ internal static unsafe class Gemm
         /// accumulated in TRows x TCols vector registers. The accumulators a smaller tile does not use compile away.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [SkipLocalsInit] // the edge tile needs no zeroing, and a zeroing call would push every accumulator onto the stack
         private static void MicroKernel(int kc, float* a, float* b, float* c, int ldc, int rows, int cols, bool add)
         {
             int mr = TRows.Value, nr = TCols.Value * TVec.Count;

@@ -39,6 +39,7 @@ public sealed class ThreadInvarianceTests
     [DataRow(130, 300, 240)] // rows split across threads
     [DataRow(16, 1100, 600)] // few rows: columns split across threads
     [DataRow(3, 1500, 2000)] // three rows: the dot-product path with transposed B, columns split across threads
+    [DataRow(40, 900, 700)] // more columns than rows, a short last row tile
     public void GemmGivesTheSameBitsWithOneAndTwoThreads(int m, int n, int k)
     {
         var a = KernelTestData.Values(m * k, 3, specials: false);
