@@ -6,6 +6,9 @@
 #   Each tier: MLP and LeNet training epochs with 1 and 2 threads, the best against PyTorch's best of 1 and 2 (peak
 #   resident memory of each process beside it); eval-mode inference (batch 1, 64, 256; 1 and 2 threads) against ONNX
 #   Runtime on the same weights, outputs checked equal. The last column is the tier's speed over the 256-bit tier's.
+#   On an AVX-512 CPU the avx2 tier's epochs are also compared with PyTorch as an AVX2 CPU runs it
+#   (OPENBLAS_CORETYPE=HASWELL; Debian's torch has AVX2 ATen kernels only, ATEN_CPU_CAPABILITY=avx2 makes that
+#   explicit); ONNX Runtime is native and always uses the widest vectors.
 #   SGEMM: BenchmarkDotNet's GemmBenchmarks (1 and 2 threads) at the default and avx2 tiers against numpy + OpenBLAS;
 #   on an AVX-512 CPU the avx2 tier is compared with OpenBLAS's AVX2 kernels (OPENBLAS_CORETYPE=HASWELL).
 # OPENBLAS_CORETYPE=SKYLAKEX is set for python only when the CPU lists avx512f (Debian's OpenBLAS 0.3.21 mis-detects
@@ -48,6 +51,9 @@ for tier in $tiers; do
       echo "  $tier: epoch $kind, $t thread(s)" >&2
       ours "$tier" epoch "$kind" --threads "$t" --repeat "$repeat" >> "$out/rows"
       if [ -n "$first" ]; then py "$t" epoch "$kind" >> "$out/rows"; fi   # PyTorch once, next to the first tier
+      if [ "$tier" = avx2 ]; then   # and as it runs on an AVX2 CPU: ATen's AVX2 kernels, OpenBLAS's Haswell ones
+        CORETYPE=HASWELL ATEN_CPU_CAPABILITY=avx2 py "$t" epoch "$kind" | sed 's/^{/{"tier": "avx2", /' >> "$out/rows"
+      fi
     done
   done
   first=
@@ -87,9 +93,12 @@ print("|---|---|---|---|---|---|---|---|")
 
 def epoch(tier, kind):
     ours = min((r for r in rows if r.get("tier") == tier and r["bench"] == f"epoch-{kind}"), key=lambda r: r["median"], default=None)
-    theirs = min((r for r in torch if r["bench"] == f"epoch-{kind}"), key=lambda r: r["median"], default=None)
+    # PyTorch at this tier where it was run there (avx2: ATEN_CPU_CAPABILITY=avx2), else at its own best
+    same = [r for r in torch if r["bench"] == f"epoch-{kind}" and r.get("tier") == tier]
+    theirs = min(same or (r for r in torch if r["bench"] == f"epoch-{kind}" and "tier" not in r), key=lambda r: r["median"], default=None)
+    label = f"PyTorch ({tier})" if same else "PyTorch"
     return ours and dict(time=ours["median"], text=f"{ours['median']:.2f} s ({ours['threads']}t)", peak=mib(ours),
-                         ref=theirs and f"PyTorch {theirs['median']:.2f} s ({theirs['threads']}t)",
+                         ref=theirs and f"{label} {theirs['median']:.2f} s ({theirs['threads']}t)",
                          ref_peak=theirs and mib(theirs), ref_time=theirs and theirs["median"])
 
 def infer(tier, kind, batch, threads):
@@ -111,7 +120,7 @@ for workload, get in workloads:
 print("\nEpoch runs (seconds, sorted):")
 for r in rows:
     if r["bench"].startswith("epoch"):
-        who = f"AutoGrad {r['tier']}" if r["impl"] == "autograd" else r["impl"]
+        who = f"AutoGrad {r['tier']}" if r["impl"] == "autograd" else r["impl"] + (f" {r['tier']}" if "tier" in r else "")
         print(f"  {r['bench']} {who}, {r['threads']}t: " + ", ".join(f"{s:.2f}" for s in r["seconds"]) + f"; peak {mib(r)}")
 
 blas = {}   # OpenBLAS's kernels -> (m, n, k, A^T, B^T, threads) -> GFLOP/s
