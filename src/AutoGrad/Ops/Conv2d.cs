@@ -65,7 +65,7 @@ internal sealed class Conv2d : Function
         int groups = (g.Batch + SamplesPerGroup - 1) / SamplesPerGroup;
         ForGroups(groups, SamplesPerGroup * algorithm.WorkPerSample, (g0, g1, serial) =>
         {
-            using var scratch = algorithm.RentForwardScratch();
+            var scratch = algorithm.RentForwardScratch();
             var convolved = pool ? BufferPool.RentFloats(SamplesPerGroup * size) : null; // a group's output, pooled from cache
             var winners = pool && argmax is null ? BufferPool.RentInts(SamplesPerGroup * pooledSize) : null;
             for (int group = g0; group < g1; group++)
@@ -73,8 +73,7 @@ internal sealed class Conv2d : Function
                 var (first, count) = Members(group, g.Batch);
                 var target = convolved is null ? output.AsSpan().Slice(first * size, count * size) : convolved.AsSpan(0, count * size);
                 var biasValues = b is null ? default : b.AsReadOnlySpan();
-                var groupScratch = scratch;
-                algorithm.Forward(group, first, count, biasValues, relu && !pool, target, ref groupScratch, serial);
+                algorithm.Forward(group, first, count, biasValues, relu && !pool, target, ref scratch, serial);
                 for (int s = 0; pool && s < count; s++)
                 {
                     // max(0, .) after the maximum: the same values as before it, on a quarter of them
@@ -84,6 +83,7 @@ internal sealed class Conv2d : Function
                     TensorPrimitives.Max(pooled, 0f, pooled);
                 }
             }
+            scratch.Dispose();
             BufferPool.ReturnFloats(convolved);
             BufferPool.ReturnInts(winners);
         });
@@ -116,28 +116,28 @@ internal sealed class Conv2d : Function
         long work = SamplesPerGroup * algorithm.WorkPerSample * ((needInput ? 1 : 0) + (needWeight ? 1 : 0));
         ForGroups(groups, work, (g0, g1, serial) =>
         {
-            using var scratch = algorithm.RentBackwardScratch(needInput, needWeight);
+            var scratch = algorithm.RentBackwardScratch(needInput, needWeight);
             var stage = staged ? BufferPool.RentFloats(SamplesPerGroup * size + algorithm.GradientSlack) : null;
             var stagePooled = _pool is null ? null : BufferPool.RentFloats(SamplesPerGroup * pooledSize);
-            var groupScratch = scratch;
             for (int group = g0; group < g1; group++)
             {
                 var (first, count) = Members(group, g.Batch);
                 var gy = GroupOutputGrad(grad, first, count, size, stage, stagePooled);
                 if (inputGrad is not null)
                 {
-                    algorithm.InputGradient(group, gy, first, count, inputGrad.AsSpan().Slice(first * g.SampleSize, count * g.SampleSize), ref groupScratch, serial);
+                    algorithm.InputGradient(group, gy, first, count, inputGrad.AsSpan().Slice(first * g.SampleSize, count * g.SampleSize), ref scratch, serial);
                 }
                 if (weightPartials is not null)
                 {
                     var readable = stage is null ? gy : stage.AsSpan(0, count * size + algorithm.GradientSlack);
-                    algorithm.WeightGradient(group, readable, first, count, weightPartials.AsSpan(group * o * taps, o * taps), ref groupScratch, serial);
+                    algorithm.WeightGradient(group, readable, first, count, weightPartials.AsSpan(group * o * taps, o * taps), ref scratch, serial);
                 }
                 if (biasPartials is not null)
                 {
                     BiasPartials(gy, count, o, g.OutPlane, biasPartials.AsSpan(group * o, o));
                 }
             }
+            scratch.Dispose();
             BufferPool.ReturnFloats(stage);
             BufferPool.ReturnFloats(stagePooled);
         });
