@@ -192,7 +192,9 @@ internal static unsafe class Gemm
         private static void RunInParallel(Operands job, int threads, int rowTiles, int columnTiles, bool accumulate)
         {
             int m = job.M, n = job.N, mr = TRows.Value, nr = TCols.Value * TVec.Count;
-            bool splitRows = rowTiles >= columnTiles || rowTiles >= 4 * threads;
+            // every thread packs all of the operand it does not split: split so that the smaller one is packed twice
+            // (an MLP layer at batch 64: x [64, 784] rather than W [256, 784]), unless that leaves a thread idle
+            bool splitRows = columnTiles < threads || rowTiles >= threads && m >= n;
             int tiles = splitRows ? rowTiles : columnTiles, size = splitRows ? mr : nr, extent = splitRows ? m : n;
             int tilesPerThread = (tiles + threads - 1) / threads;
             Workers.Run(threads, t =>
