@@ -16,17 +16,24 @@ public sealed class Tensor
     /// <summary>The largest supported rank.</summary>
     public const int MaxRank = 6;
 
-    private readonly float[] _data;
+    private readonly Buffers.Storage _storage;
     private readonly int[] _shape;
 
+    /// <summary>A tensor over an array nobody else recycles (the garbage collector's).</summary>
     internal Tensor(float[] data, int[] shape)
+        : this(new Buffers.Storage(data), shape)
     {
-        _data = data;
+    }
+
+    /// <summary>A tensor over <paramref name="storage"/> (shared with its views).</summary>
+    internal Tensor(Buffers.Storage storage, int[] shape)
+    {
+        _storage = storage;
         _shape = shape;
         Length = Shapes.Numel(shape);
-        if (data.Length < Length)
+        if (storage.Data.Length < Length)
         {
-            throw new ArgumentException($"Tensor: a buffer of {data.Length} floats cannot hold shape {Shapes.Format(shape)} ({Length} elements).");
+            throw new ArgumentException($"Tensor: a buffer of {storage.Data.Length} floats cannot hold shape {Shapes.Format(shape)} ({Length} elements).");
         }
     }
 
@@ -42,17 +49,47 @@ public sealed class Tensor
     /// <summary>The shape array itself, for internal callers that promise not to mutate it.</summary>
     internal int[] ShapeArray => _shape;
 
-    /// <summary>The underlying buffer (may be longer than <see cref="Length"/>).</summary>
-    internal float[] Buffer => _data;
+    /// <summary>The underlying buffer (may be longer than <see cref="Length"/>); throws when the pool has taken it back.</summary>
+    internal float[] Buffer => Live().Data;
+
+    /// <summary>The storage this tensor and its views share.</summary>
+    internal Buffers.Storage Storage => _storage;
+
+    /// <summary>The storage's version: how many in-place writes it has seen (PyTorch's <c>tensor._version</c>).</summary>
+    internal int Version => _storage.Version;
+
+    /// <summary>The storage, checked to be alive: a tensor whose buffer went back to the pool must never be read.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private Buffers.Storage Live()
+    {
+        var storage = _storage;
+        if (storage.Recycled)
+        {
+            ThrowRecycled();
+        }
+        return storage;
+    }
+
+    private void ThrowRecycled() => throw new InvalidOperationException(
+        $"Tensor: this tensor's memory (shape {Shapes.Format(_shape)}) was reused after Backward() released the graph that made it "
+        + "(or after its DataLoader produced the next batch); Clone() it to keep it.");
 
     /// <summary>The size of dimension <paramref name="dim"/> (negative counts from the end).</summary>
     public int Size(int dim) => _shape[Shapes.NormalizeDim(dim, Rank, nameof(Size), _shape)];
 
-    /// <summary>The elements in row-major order, writable in place.</summary>
-    public Span<float> AsSpan() => _data.AsSpan(0, Length);
+    /// <summary>
+    /// The elements in row-major order, writable in place. Counts as a write: a graph node that saved this tensor for
+    /// its gradient refuses to run its backward afterwards (use <see cref="AsReadOnlySpan"/> to read).
+    /// </summary>
+    public Span<float> AsSpan()
+    {
+        var storage = Live();
+        storage.Version++;
+        return storage.Data.AsSpan(0, Length);
+    }
 
     /// <summary>The elements in row-major order.</summary>
-    public ReadOnlySpan<float> AsReadOnlySpan() => new(_data, 0, Length);
+    public ReadOnlySpan<float> AsReadOnlySpan() => new(Live().Data, 0, Length);
 
     /// <summary>A copy of the elements in row-major order.</summary>
     public float[] ToArray() => AsReadOnlySpan().ToArray();
@@ -61,8 +98,13 @@ public sealed class Tensor
     [System.Runtime.CompilerServices.IndexerName("Element")]
     public float this[params int[] indices]
     {
-        get => _data[FlatIndex(indices)];
-        set => _data[FlatIndex(indices)] = value;
+        get => Live().Data[FlatIndex(indices)];
+        set
+        {
+            var storage = Live();
+            storage.Version++;
+            storage.Data[FlatIndex(indices)] = value;
+        }
     }
 
     /// <summary>The single value of a tensor with one element (like <c>tensor.item()</c>).</summary>
@@ -72,11 +114,11 @@ public sealed class Tensor
         {
             throw new InvalidOperationException($"Item: only a tensor with one element has an item; this one has shape {Shapes.Format(_shape)}.");
         }
-        return _data[0];
+        return Live().Data[0];
     }
 
     /// <summary>A tensor with the same elements and a new shape; one entry may be -1 (inferred). Shares the buffer.</summary>
-    public Tensor Reshape(params int[] shape) => new(_data, ResolveReshape(_shape, Length, shape, nameof(Reshape)));
+    public Tensor Reshape(params int[] shape) => new(_storage, ResolveReshape(_shape, Length, shape, nameof(Reshape)));
 
     /// <summary>A deep copy.</summary>
     public Tensor Clone()
@@ -201,7 +243,7 @@ public sealed class Tensor
         return tensor;
     }
 
-    internal Tensor WithShape(int[] shape) => new(_data, shape);
+    internal Tensor WithShape(int[] shape) => new(_storage, shape);
 
     private static int CheckedNumel(int[] shape, string op)
     {
@@ -289,7 +331,7 @@ public sealed class Tensor
     {
         if (dim == Rank)
         {
-            sb.Append(_data[offset].ToString("G6", CultureInfo.InvariantCulture));
+            sb.Append(Live().Data[offset].ToString("G6", CultureInfo.InvariantCulture));
             return;
         }
         int size = _shape[dim];

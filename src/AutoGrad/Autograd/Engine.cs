@@ -118,6 +118,7 @@ internal static class Engine
             }
             var inputs = node.Inputs;
             var inputGrads = scratch.InputGrads(inputs.Length);
+            node.CheckSavedVersions();
             node.Backward(grad, inputGrads);
             for (int i = 0; i < inputs.Length; i++)
             {
@@ -191,7 +192,7 @@ internal static class Engine
         {
             return grad;
         }
-        BufferPool.Untrack(grad.Buffer); // a hook may keep the tensor it is shown, so its buffer is never recycled
+        BufferPool.Untrack(grad.Storage); // a hook may keep the tensor it is shown, so its buffer is never recycled
         foreach (var hook in hooks.ToArray())
         {
             if (hook(grad) is { } replaced)
@@ -202,7 +203,7 @@ internal static class Engine
                         $"Backward: a hook on the output of {owner} returned a gradient of shape {Shapes.Format(replaced.Shape)}; it must keep {Shapes.Format(grad.Shape)}.");
                 }
                 grad = replaced;
-                BufferPool.Untrack(grad.Buffer);
+                BufferPool.Untrack(grad.Storage);
             }
         }
         return grad;
@@ -256,7 +257,7 @@ internal static class Engine
             // handed over, anything else is copied.
             if (buffers.IsSoleHolder(grad))
             {
-                BufferPool.Untrack(grad.Buffer);
+                BufferPool.Untrack(grad.Storage);
                 leaf.Grad = grad;
             }
             else
@@ -301,36 +302,36 @@ internal static class Engine
     /// </summary>
     private sealed class GradientBuffers
     {
-        private readonly Dictionary<float[], int> _holds = new(ReferenceEqualityComparer.Instance);
+        private readonly Dictionary<Storage, int> _holds = new(ReferenceEqualityComparer.Instance);
 
         public Tensor Hold(Tensor gradient)
         {
-            System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_holds, gradient.Buffer, out _)++;
+            System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_holds, gradient.Storage, out _)++;
             return gradient;
         }
 
         public void Drop(Tensor gradient)
         {
-            ref int count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_holds, gradient.Buffer);
+            ref int count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_holds, gradient.Storage);
             if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref count) || --count > 0)
             {
                 return;
             }
-            _holds.Remove(gradient.Buffer);
-            BufferPool.ReturnTracked(gradient.Buffer);
+            _holds.Remove(gradient.Storage);
+            BufferPool.ReturnTracked(gradient);
         }
 
         /// <summary>Gives back a gradient nothing holds (one replaced by its reduced or summed form).</summary>
         public void RecycleIfUnheld(Tensor gradient)
         {
-            if (!_holds.ContainsKey(gradient.Buffer))
+            if (!_holds.ContainsKey(gradient.Storage))
             {
-                BufferPool.ReturnTracked(gradient.Buffer);
+                BufferPool.ReturnTracked(gradient);
             }
         }
 
         public bool IsSoleHolder(Tensor gradient)
-            => _holds.TryGetValue(gradient.Buffer, out int count) && count == 1 && BufferPool.IsTracked(gradient.Buffer);
+            => _holds.TryGetValue(gradient.Storage, out int count) && count == 1 && BufferPool.IsTracked(gradient.Storage);
 
         public void Clear() => _holds.Clear();
     }

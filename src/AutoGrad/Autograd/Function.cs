@@ -40,6 +40,68 @@ internal abstract class Function
         => relu ? new Dictionary<string, object>(attributes) { ["activation"] = "relu" } : attributes;
 
     /// <summary>
+    /// The tensors this op's backward reads among its inputs' values and its output (PyTorch's saved tensors). Record
+    /// notes their versions; the engine calls <see cref="CheckSavedVersions"/> before <see cref="Backward"/>, so a
+    /// gradient is never computed from data changed in place after the forward. Tensors an op derives for itself
+    /// (column matrices, log-probabilities) are its own and need no check.
+    /// </summary>
+    private protected virtual SavedTensors Saves => SavedTensors.None;
+
+    private Tensor? _saved0, _saved1, _saved2, _savedOutput;
+    private int _version0, _version1, _version2, _versionOutput;
+
+    /// <summary>Throws when a saved tensor was written since the forward (its version moved), naming the op and the tensor.</summary>
+    internal void CheckSavedVersions()
+    {
+        Check(_saved0, _version0, "its first input");
+        Check(_saved1, _version1, "its second input");
+        Check(_saved2, _version2, "its third input");
+        Check(_savedOutput, _versionOutput, "its output");
+    }
+
+    private void Check(Tensor? saved, int version, string which)
+    {
+        if (saved is not null && saved.Version != version)
+        {
+            throw new InvalidOperationException(
+                $"Backward: one of the tensors needed for the gradient of {Name} ({which}, shape {Shapes.Format(saved.Shape)}) was modified in place "
+                + $"after the forward: it is at version {saved.Version}, {Name} saved it at version {version}"
+                + (Site is null ? " (use AnomalyMode.Detect() to see where the op was called)" : $" (the op was called at {Site})")
+                + ". Clone() a tensor before changing it, or change it after Backward() (optimizer.Step() belongs after Backward()).");
+        }
+    }
+
+    /// <summary>Notes the saved tensors' versions (see <see cref="Saves"/>) when the node is recorded.</summary>
+    private void NoteSavedVersions(Tensor result, Variable[] inputs)
+    {
+        var saves = Saves;
+        if (saves == SavedTensors.None)
+        {
+            return;
+        }
+        if ((saves & SavedTensors.Input0) != 0)
+        {
+            _saved0 = inputs[0].Value;
+            _version0 = _saved0.Version;
+        }
+        if ((saves & SavedTensors.Input1) != 0 && inputs.Length > 1)
+        {
+            _saved1 = inputs[1].Value;
+            _version1 = _saved1.Version;
+        }
+        if ((saves & SavedTensors.Input2) != 0 && inputs.Length > 2)
+        {
+            _saved2 = inputs[2].Value;
+            _version2 = _saved2.Version;
+        }
+        if ((saves & SavedTensors.Output) != 0)
+        {
+            _savedOutput = result;
+            _versionOutput = result.Version;
+        }
+    }
+
+    /// <summary>
     /// Given the gradient of the output, writes the gradient for each input that needs one into
     /// <paramref name="inputGrads"/>. A gradient may have the broadcast shape; the engine sums it to the input's shape.
     /// </summary>
@@ -54,6 +116,7 @@ internal abstract class Function
     {
         Released = true;
         Inputs = [];
+        (_saved0, _saved1, _saved2, _savedOutput) = (null, null, null, null);
         OutputHooks = null;
         ReleaseSaved();
         Buffers.BufferPool.Return(_recycledOutput);
@@ -98,6 +161,7 @@ internal abstract class Function
         }
         Inputs = inputs;
         NeedsInputGrad = needs;
+        NoteSavedVersions(result, inputs);
         return new Variable(result, this);
     }
 }
@@ -148,4 +212,16 @@ internal readonly struct InputFlags
 
     /// <summary>The flag of input <paramref name="index"/>.</summary>
     public bool this[int index] => _wide is not null ? _wide[index] : (_bits >> index & 1) != 0;
+}
+
+/// <summary>Which of a node's inputs (by position) and whether its output its backward reads (see Function.Saves).</summary>
+[Flags]
+internal enum SavedTensors
+{
+    None = 0,
+    Input0 = 1,
+    Input1 = 2,
+    Input2 = 4,
+    Output = 8,
+    Inputs01 = Input0 | Input1,
 }

@@ -1,6 +1,10 @@
 namespace AutoGrad.Data;
 
-/// <summary>One mini-batch: features [B, ...] and B labels. Valid until the loader produces the next batch.</summary>
+/// <summary>
+/// One mini-batch: features [B, ...] and B labels. The features are valid until the loader produces the next batch (it
+/// reuses their buffer): reading them afterwards throws, so keep a batch with <c>batch.Features.Clone()</c>. The labels
+/// are the batch's own.
+/// </summary>
 public sealed class Batch
 {
     internal Batch(Tensor features, int[] labels)
@@ -21,13 +25,14 @@ public sealed class Batch
 
 /// <summary>
 /// Iterates a dataset in mini-batches (PyTorch's DataLoader): optional shuffling from a seeded generator (a new order
-/// every epoch, reproducible from the seed) and an optional dropped last partial batch. Batch buffers are reused from
-/// one batch to the next, so an epoch allocates nothing per sample or per batch; clone a batch's tensor to keep it.
+/// every epoch, reproducible from the seed) and an optional dropped last partial batch. The feature buffers are reused
+/// from one batch to the next, so an epoch allocates no large array; the previous batch's features are retired when the
+/// next batch is made (they throw when read, never show the next batch's values), so clone a batch's tensor to keep it.
 /// </summary>
 public sealed class DataLoader : IEnumerable<Batch>
 {
     private readonly int[] _order;
-    private Batch? _full, _partial;
+    private Tensor? _full, _partial; // the features of the last full and partial batch, over the reused buffers
 
     /// <summary>Creates the loader; with <paramref name="shuffle"/> the order comes from <paramref name="generator"/> (or a new one from <paramref name="seed"/>).</summary>
     public DataLoader(Dataset dataset, int batchSize, bool shuffle = false, bool dropLast = false, long seed = 0, Generator? generator = null)
@@ -79,19 +84,34 @@ public sealed class DataLoader : IEnumerable<Batch>
         {
             int start = b * BatchSize;
             int count = Math.Min(BatchSize, Dataset.Count - start);
-            var batch = count == BatchSize ? _full ??= NewBatch(count) : _partial is { Count: var c } && c == count ? _partial : _partial = NewBatch(count);
-            var features = batch.Features.AsSpan();
+            var features = count == BatchSize ? _full = NextFeatures(_full, count) : _partial = NextFeatures(_partial, count);
+            var labels = new int[count];
+            var target = features.AsSpan();
             for (int i = 0; i < count; i++)
             {
                 int index = _order[start + i];
-                Dataset.CopyFeatures(index, features.Slice(i * sampleLength, sampleLength));
-                batch.Labels[i] = Dataset.Label(index);
+                Dataset.CopyFeatures(index, target.Slice(i * sampleLength, sampleLength));
+                labels[i] = Dataset.Label(index);
             }
-            yield return batch;
+            yield return new Batch(features, labels);
         }
     }
 
-    private Batch NewBatch(int count) => new(Tensor.Zeros([count, .. Dataset.SampleShape]), new int[count]);
+    /// <summary>
+    /// A features tensor of <paramref name="count"/> samples over the buffer of <paramref name="previous"/> (a new one
+    /// the first time or when the count changes); the previous tensor is retired, so whoever kept it gets an exception.
+    /// </summary>
+    private Tensor NextFeatures(Tensor? previous, int count)
+    {
+        int[] shape = [count, .. Dataset.SampleShape];
+        if (previous is null || previous.Shape[0] != count)
+        {
+            return Tensor.Zeros(shape);
+        }
+        var buffer = previous.Storage.Data;
+        previous.Storage.TryRecycle();
+        return new Tensor(buffer, shape);
+    }
 
     System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 }

@@ -86,7 +86,7 @@ public sealed class Sequential : Module
             var y = FusedForward(i, x, out int fused);
             i += fused;
             y ??= layer.Call(x);
-            if (owned is not null && (!known || !ReferenceEquals(y.Value.Buffer, owned.Value.Buffer)))
+            if (owned is not null && (!known || !ReferenceEquals(y.Value.Storage, owned.Value.Storage)))
             {
                 if (known)
                 {
@@ -99,10 +99,6 @@ public sealed class Sequential : Module
                 owned = y;
             }
             x = y;
-        }
-        if (owned is not null && t_depth == 1)
-        {
-            Buffers.BufferPool.Disown(owned.Value.Buffer); // the output is the caller's now
         }
         return x;
     }
@@ -144,8 +140,8 @@ public sealed class Sequential : Module
     /// <summary>True when <paramref name="y"/> got a buffer of its own (not a view of its input or of its node's inputs).</summary>
     private static bool IsFreshBuffer(Variable y, Variable x)
     {
-        var buffer = y.Value.Buffer;
-        if (ReferenceEquals(buffer, x.Value.Buffer))
+        var buffer = y.Value.Storage;
+        if (ReferenceEquals(buffer, x.Value.Storage))
         {
             return false;
         }
@@ -153,7 +149,7 @@ public sealed class Sequential : Module
         {
             foreach (var input in node.Inputs)
             {
-                if (ReferenceEquals(input.Value.Buffer, buffer))
+                if (ReferenceEquals(input.Value.Storage, buffer))
                 {
                     return false;
                 }

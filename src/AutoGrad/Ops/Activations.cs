@@ -6,6 +6,8 @@ namespace AutoGrad.Ops;
 
 internal sealed class Relu : Function
 {
+    private protected override SavedTensors Saves => SavedTensors.Output;
+
     private Tensor? _result;
 
     public static Variable Apply(Variable x)
@@ -25,6 +27,8 @@ internal sealed class Relu : Function
 
 internal sealed class Tanh : Function
 {
+    private protected override SavedTensors Saves => SavedTensors.Output;
+
     private Tensor? _result;
 
     public static Variable Apply(Variable x)
@@ -45,6 +49,8 @@ internal sealed class Tanh : Function
 /// <summary>1 / (1 + e^-x); exp overflows only to +Inf, giving exactly 0, so large |x| stays finite and NaN-free.</summary>
 internal sealed class Sigmoid : Function
 {
+    private protected override SavedTensors Saves => SavedTensors.Output;
+
     private Tensor? _result;
 
     public static Variable Apply(Variable x)

@@ -35,6 +35,8 @@ internal sealed class Sub : Function
 
 internal sealed class Mul : Function
 {
+    private protected override SavedTensors Saves => SavedTensors.Inputs01;
+
     private Tensor? _x, _y;
 
     public static Variable Apply(Variable x, Variable y)
@@ -58,6 +60,8 @@ internal sealed class Mul : Function
 
 internal sealed class Div : Function
 {
+    private protected override SavedTensors Saves => SavedTensors.Input1 | SavedTensors.Output;
+
     private Tensor? _y, _result;
 
     public static Variable Apply(Variable x, Variable y)
@@ -175,6 +179,8 @@ internal sealed class DivScalar : Function
 /// <summary>s / x for a constant s.</summary>
 internal sealed class RDivScalar : Function
 {
+    private protected override SavedTensors Saves => SavedTensors.Input0 | SavedTensors.Output;
+
     private Tensor? _x, _result;
 
     public static Variable Apply(Variable x, float s)

@@ -17,9 +17,9 @@ internal sealed class BackwardHook : Function
     {
         // self: grad (or the callback's replacement). The callback (and the user's hooks behind it) may keep either
         // tensor, so neither buffer may be recycled by the engine.
-        Buffers.BufferPool.Untrack(grad.Buffer);
+        Buffers.BufferPool.Untrack(grad.Storage);
         var result = _callback(grad) ?? grad;
-        Buffers.BufferPool.Untrack(result.Buffer);
+        Buffers.BufferPool.Untrack(result.Storage);
         inputGrads[0] = result;
     }
 }

@@ -16,6 +16,8 @@ namespace AutoGrad.Ops;
 /// </summary>
 internal sealed class Conv2d : Function
 {
+    private protected override SavedTensors Saves => _relu ? SavedTensors.Inputs01 | SavedTensors.Output : SavedTensors.Inputs01;
+
     private const int SamplesPerGroup = ConvolutionAlgorithm.SamplesPerGroup;
 
     private ConvGeometry _geometry;

@@ -11,6 +11,8 @@ internal sealed class ElementwiseActivation<TForward, TBackward> : Function
     where TForward : struct, IUnaryMap
     where TBackward : struct, IBinaryMap
 {
+    private protected override SavedTensors Saves => SavedTensors.Input0;
+
     private Tensor? _x;
     private TBackward _backward;
     private string _name = "";

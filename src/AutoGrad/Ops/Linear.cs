@@ -10,6 +10,8 @@ namespace AutoGrad.Ops;
 /// </summary>
 internal sealed class Linear : Function
 {
+    private protected override SavedTensors Saves => _relu ? SavedTensors.Inputs01 | SavedTensors.Output : SavedTensors.Inputs01;
+
     private Tensor? _x, _weight, _activated;
 
     internal override IReadOnlyDictionary<string, object> Attributes

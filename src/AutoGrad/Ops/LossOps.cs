@@ -70,6 +70,8 @@ internal sealed class NllLoss : Function
 /// <summary>Binary cross-entropy of probabilities p against targets y, elementwise, logs clamped at -100.</summary>
 internal sealed class BinaryCrossEntropy : Function
 {
+    private protected override SavedTensors Saves => SavedTensors.Inputs01;
+
     private Tensor? _p, _y;
 
     public static Variable Apply(Variable p, Variable y)
@@ -102,6 +104,8 @@ internal sealed class BinaryCrossEntropy : Function
 /// <summary>Binary cross-entropy on logits, elementwise, in the form that is stable for any |x|.</summary>
 internal sealed class BinaryCrossEntropyWithLogits : Function
 {
+    private protected override SavedTensors Saves => SavedTensors.Inputs01;
+
     private Tensor? _x, _y;
 
     public static Variable Apply(Variable x, Variable y)

@@ -8,6 +8,8 @@ namespace AutoGrad.Ops;
 /// </summary>
 internal sealed class MatMul : Function
 {
+    private protected override SavedTensors Saves => SavedTensors.Inputs01;
+
     private Tensor? _x, _y;
 
     public static Variable Apply(Variable x, Variable y)

@@ -11,6 +11,8 @@ namespace AutoGrad.Ops;
 /// </summary>
 internal sealed class MaxPool2d : Function
 {
+    private protected override SavedTensors Saves => _relu ? SavedTensors.Output : SavedTensors.None;
+
     private int[] _inputShape = [];
     private int[]? _argmax;
     private ConvGeometry _geometry;

@@ -29,6 +29,8 @@ internal sealed class Sum : Function
 /// </summary>
 internal sealed class Extremum : Function
 {
+    private protected override SavedTensors Saves => SavedTensors.Input0 | SavedTensors.Output;
+
     private Tensor? _x, _keptResult;
     private bool _isMax;
 

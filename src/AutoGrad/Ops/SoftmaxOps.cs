@@ -5,6 +5,8 @@ namespace AutoGrad.Ops;
 /// <summary>Softmax or log-softmax along one dim, in the stable (max-subtracted) form.</summary>
 internal sealed class SoftmaxFunction : Function
 {
+    private protected override SavedTensors Saves => SavedTensors.Output;
+
     private Tensor? _result;
     private int _dim;
     private bool _log;

@@ -6,6 +6,8 @@ namespace AutoGrad.Ops;
 
 internal sealed class Exp : Function
 {
+    private protected override SavedTensors Saves => SavedTensors.Output;
+
     private Tensor? _result;
 
     public static Variable Apply(Variable x)
@@ -25,6 +27,8 @@ internal sealed class Exp : Function
 
 internal sealed class Log : Function
 {
+    private protected override SavedTensors Saves => SavedTensors.Input0;
+
     private Tensor? _x;
 
     public static Variable Apply(Variable x)
@@ -42,6 +46,8 @@ internal sealed class Log : Function
 /// <summary>x^p for a constant exponent p.</summary>
 internal sealed class Pow : Function
 {
+    private protected override SavedTensors Saves => SavedTensors.Input0;
+
     private Tensor? _x;
     private float _exponent;
 
@@ -63,6 +69,8 @@ internal sealed class Pow : Function
 
 internal sealed class Sqrt : Function
 {
+    private protected override SavedTensors Saves => SavedTensors.Output;
+
     private Tensor? _result;
 
     public static Variable Apply(Variable x)
@@ -84,6 +92,8 @@ internal sealed class Sqrt : Function
 
 internal sealed class Abs : Function
 {
+    private protected override SavedTensors Saves => SavedTensors.Input0;
+
     private Tensor? _x;
 
     public static Variable Apply(Variable x)
@@ -101,6 +111,8 @@ internal sealed class Abs : Function
 /// <summary>min(max(x, min), max); either bound may be absent (infinite).</summary>
 internal sealed class Clamp : Function
 {
+    private protected override SavedTensors Saves => SavedTensors.Input0;
+
     private Tensor? _x;
     private float _min, _max;
 

@@ -17,6 +17,18 @@ public sealed class BufferRecyclingTests
         new Conv2d(1, 6, 5, padding: 2, generator: g), new ReLU(), new MaxPool2d(2), new Flatten(),
         new Linear(6 * 14 * 14, 128, generator: g), new ReLU(), new Linear(128, 10, generator: g));
 
+    /// <summary>
+    /// The pool's report once the garbage collector has taken what nobody holds: buffers dropped to the GC (outputs
+    /// handed to the caller) stop counting as live when their storage is collected.
+    /// </summary>
+    private static MemoryReport Collected()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return Memory.Report();
+    }
+
     private static int[] Labels(int n) => Enumerable.Range(0, n).Select(i => i % 10).ToArray();
 
     private static void Step(Module model, Optimizer optimizer, Tensor images, int[] labels)
@@ -38,12 +50,12 @@ public sealed class BufferRecyclingTests
         {
             Step(model, optimizer, images, labels);
         }
-        var before = Memory.Report();
+        var before = Collected();
         for (int i = 0; i < 20; i++)
         {
             Step(model, optimizer, images, labels);
         }
-        var after = Memory.Report();
+        var after = Collected();
 
         Assert.IsTrue(after.Rents - before.Rents > 20 * 10, $"the steps should rent their large buffers: {before} -> {after}");
         // Every rent after warm-up is served from the pool except at most one per step: the logits the model hands to the
@@ -199,22 +211,29 @@ public sealed class BufferRecyclingTests
         var images = Tensor.Rand(new Generator(16), 8, 1, 28, 28);
         using var _ = GradMode.NoGrad();
         var reference = model.Call(images).Value.ToArray();
-        var before = Memory.Report();
-        for (int i = 0; i < 10; i++)
+        var before = Collected();
+        CallRepeatedly(model, images, reference, 10);
+        var after = Collected();
+        long misses = (after.Rents - before.Rents) - (after.Reuses - before.Reuses);
+        Assert.IsTrue(misses <= 10, $"{misses} rents missed the pool; only the 10 outputs may: {before} -> {after}");
+        Assert.AreEqual(before.LiveTensorBuffers, after.LiveTensorBuffers, $"the outputs the caller dropped are no longer live: {before} -> {after}");
+    }
+
+    // A method of its own, so that no output stays reachable from a Debug build's locals once it returns.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void CallRepeatedly(Module model, Tensor images, float[] reference, int count)
+    {
+        for (int i = 0; i < count; i++)
         {
             CollectionAssert.AreEqual(reference, model.Call(images).Value.ToArray());
         }
-        var after = Memory.Report();
-        long misses = (after.Rents - before.Rents) - (after.Reuses - before.Reuses);
-        Assert.IsTrue(misses <= 10, $"{misses} rents missed the pool; only the 10 outputs may: {before} -> {after}");
-        Assert.AreEqual(before.LiveTensorBuffers, after.LiveTensorBuffers, $"the outputs are the caller's, not counted as handed out: {before} -> {after}");
     }
 
     [TestMethod]
     public void NestedSequentials_KeepTheLiveCountFlat()
     {
-        // The output leaves AutoGrad once, at the outermost Sequential: a nested one's output is given back (or
-        // disowned) by the one around it, never twice.
+        // The output leaves AutoGrad once, at the outermost Sequential: a nested one's output is given back by the one
+        // around it, never twice.
         var g = new Generator(21);
         Sequential Inner() => new(new Linear(784, 64, generator: g), new ReLU(), new Linear(64, 32, generator: g));
         var last = new Sequential(new Flatten(), Inner());
@@ -222,14 +241,62 @@ public sealed class BufferRecyclingTests
         var images = Tensor.Rand(g, 8, 1, 28, 28);
         foreach (var model in new[] { last, middle })
         {
-            var optimizer = new Adam(model.Parameters(), 1e-3f);
+            var (before, after) = LiveBeforeAndAfterSteps(model, images);
+            Assert.AreEqual(before.LiveTensorBuffers, after.LiveTensorBuffers, $"{before} -> {after}: {model}");
+        }
+    }
+
+    // A method of its own, so that the optimizer (and its state) is unreachable once it returns, also in Debug builds.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static (MemoryReport Before, MemoryReport After) LiveBeforeAndAfterSteps(Module model, Tensor images)
+    {
+        var optimizer = new Adam(model.Parameters(), 1e-3f);
+        Step(model, optimizer, images, Labels(8));
+        var before = Collected();
+        for (int i = 0; i < 5; i++)
+        {
             Step(model, optimizer, images, Labels(8));
-            int before = Memory.Report().LiveTensorBuffers;
-            for (int i = 0; i < 5; i++)
-            {
-                Step(model, optimizer, images, Labels(8));
-            }
-            Assert.AreEqual(before, Memory.Report().LiveTensorBuffers, model.ToString());
+        }
+        return (before, Collected());
+    }
+
+    [TestMethod]
+    public void ARecycledTensorAndItsViewsThrowWhenUsed_AndGoBackOnlyOnce()
+    {
+        var tensor = AutoGrad.Buffers.BufferPool.Rent([4, 8]);
+        var view = tensor.Reshape(32);
+        tensor.AsSpan().Fill(3f);
+        AutoGrad.Buffers.BufferPool.Return(tensor);
+        var error = Assert.ThrowsExactly<InvalidOperationException>(() => tensor.AsReadOnlySpan().ToArray());
+        StringAssert.Contains(error.Message, "Clone()");
+        Assert.ThrowsExactly<InvalidOperationException>(() => _ = view[0]);
+        Assert.ThrowsExactly<InvalidOperationException>(() => tensor.AsSpan());
+        Assert.ThrowsExactly<InvalidOperationException>(() => view.ToString());
+        AutoGrad.Buffers.BufferPool.Return(view); // the same storage: not pooled twice
+        var first = AutoGrad.Buffers.BufferPool.Rent([4, 8]);
+        var second = AutoGrad.Buffers.BufferPool.Rent([4, 8]);
+        Assert.AreNotSame(first.Buffer, second.Buffer, "one buffer handed out twice at once");
+        AutoGrad.Buffers.BufferPool.Return(first);
+        AutoGrad.Buffers.BufferPool.Return(second);
+    }
+
+    [TestMethod]
+    public void BuffersTheCallerDropped_StopCountingAsLiveOnceCollected()
+    {
+        // the earlier pool counted every handed-out buffer the GC took as live forever (12 GB "live" beside a 1.2 GB heap)
+        var before = Collected();
+        DropOutputs(new Linear(64, 512, generator: new Generator(5)), 50);
+        var after = Collected();
+        Assert.AreEqual(before.LiveTensorBuffers, after.LiveTensorBuffers, $"{before} -> {after}");
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void DropOutputs(Module model, int count)
+    {
+        var x = Tensor.Rand(new Generator(6), 16, 64);
+        for (int i = 0; i < count; i++)
+        {
+            _ = model.Call(x); // a [16, 512] output from the pool, dropped at once
         }
     }
 

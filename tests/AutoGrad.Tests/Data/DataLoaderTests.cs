@@ -59,7 +59,7 @@ public sealed class DataLoaderTests
     }
 
     [TestMethod]
-    public void BatchesAllocateNothingPerSampleOrPerBatch()
+    public void BatchesReuseTheirFeatureBuffersAndAllocateOnlySmallObjects()
     {
         var loader = new DataLoader(Numbers(4096), 64, shuffle: true, seed: 1);
         foreach (var _ in loader)
@@ -73,7 +73,36 @@ public sealed class DataLoaderTests
         }
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.AreEqual(64, batches);
-        Assert.IsTrue(allocated < 1024, $"an epoch of 64 batches allocated {allocated} bytes");
+        // per batch: its 64 labels (280 bytes), the batch, a tensor over the reused buffer, its storage and its shape
+        // (about 450 bytes in all), never the features themselves (64 x 2 floats: another 536 bytes)
+        Assert.IsTrue(allocated < 64 * 700, $"an epoch of 64 batches allocated {allocated} bytes");
+    }
+
+    [TestMethod]
+    public void AKeptBatchThrowsOnceTheNextIsMade_AndKeepsItsLabels()
+    {
+        // the loader refills one buffer: a batch kept past the next one must be loud, never show the next one's values
+        var loader = new DataLoader(Numbers(12), 4);
+        var kept = new List<Batch>();
+        foreach (var batch in loader)
+        {
+            kept.Add(batch);
+        }
+        var error = Assert.ThrowsExactly<InvalidOperationException>(() => kept[0].Features.AsReadOnlySpan().ToArray());
+        StringAssert.Contains(error.Message, "Clone()");
+        Assert.ThrowsExactly<InvalidOperationException>(() => _ = kept[1].Features[0, 0]);
+        Assert.AreEqual(8f, kept[2].Features.AsReadOnlySpan()[0], "the last batch is still valid");
+        CollectionAssert.AreEqual(new[] { 0, 1, 2, 0 }, kept[0].Labels, "labels are the batch's own");
+        CollectionAssert.AreEqual(new[] { 1, 2, 0, 1 }, kept[1].Labels);
+    }
+
+    [TestMethod]
+    public void AClonedBatchStaysValid()
+    {
+        var loader = new DataLoader(Numbers(8), 4);
+        var clones = loader.Select(b => b.Features.Clone()).ToList();
+        Assert.AreEqual(0f, clones[0].AsReadOnlySpan()[0]);
+        Assert.AreEqual(4f, clones[1].AsReadOnlySpan()[0]);
     }
 
     [TestMethod]
