@@ -107,7 +107,11 @@ public partial class Variable
     public void Backward(bool retainGraph) => Engine.Backward(this, null, retainGraph);
 
     /// <summary>A new leaf sharing this variable's data, cut from the graph (no gradient flows through it).</summary>
-    public Variable Detach() => new(Value, requiresGrad: false, Name);
+    public Variable Detach()
+    {
+        Value.Storage.Escaped = true; // the caller keeps it past Backward: the graph must not recycle it
+        return new(Value, requiresGrad: false, Name);
+    }
 
     /// <summary>Clears the accumulated gradient (sets it to zero in place, keeping the buffer).</summary>
     public void ZeroGrad() => Grad?.AsSpan().Clear();
@@ -118,6 +122,7 @@ public partial class Variable
         if (GradFn is not null)
         {
             GradFn.RetainedOutput = this;
+            Value.Storage.Escaped = true;
         }
     }
 

@@ -119,17 +119,34 @@ internal abstract class Function
         (_saved0, _saved1, _saved2, _savedOutput) = (null, null, null, null);
         OutputHooks = null;
         ReleaseSaved();
-        Buffers.BufferPool.Return(_recycledOutput);
+        if (_recycledOutput is { Storage.Escaped: false } && RetainedOutput is null)
+        {
+            Buffers.BufferPool.Return(_recycledOutput);
+        }
         _recycledOutput = null;
     }
 
     private Tensor? _recycledOutput;
 
     /// <summary>
-    /// Gives <paramref name="output"/>'s buffer back to the pool when this node is released: for an output that only the
-    /// graph can reach, since every node that reads it runs its backward before this one.
+    /// Gives <paramref name="output"/>'s buffer back to the pool when this node is released (unless it escaped to code
+    /// that may keep it): every node of the graph that reads it runs its backward before this one. Record does this
+    /// for every op output made inside a module's forward; a tensor the caller still holds then throws when read.
     /// </summary>
     internal void RecycleOutputOnRelease(Tensor output) => _recycledOutput = output;
+
+    /// <summary>Whether <paramref name="result"/> is a view of (or is) one of the inputs: then its buffer is not this node's to give back.</summary>
+    private static bool SharesAnInputsStorage(Tensor result, Variable[] inputs)
+    {
+        foreach (var input in inputs)
+        {
+            if (ReferenceEquals(input.Value.Storage, result.Storage))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     /// <summary>Wraps a forward result: records this node when grad mode is on and some input requires grad.</summary>
     protected Variable Record(Tensor result, Variable input) => RecordCore(result, [input]);
@@ -162,6 +179,10 @@ internal abstract class Function
         Inputs = inputs;
         NeedsInputGrad = needs;
         NoteSavedVersions(result, inputs);
+        if (Nn.Module.CallDepth > 0 && result.Storage is Buffers.PooledStorage && !SharesAnInputsStorage(result, inputs))
+        {
+            RecycleOutputOnRelease(result); // an intermediate of a module's forward: the graph owns it
+        }
         return new Variable(result, this);
     }
 }

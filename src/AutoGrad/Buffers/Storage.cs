@@ -6,7 +6,9 @@ namespace AutoGrad.Buffers;
 /// <item><b>Who owns it.</b> A buffer the tensor factory took from the pool (<see cref="PooledStorage"/>) may go back to
 /// the pool exactly once, by the one party that knows its last reader: the backward engine for gradients, a graph
 /// node for the output it produced (when Backward releases it), a kernel for its scratch. Everything else (user
-/// arrays, tensors made by Zeros/FromArray/Clone) belongs to the garbage collector and is never recycled.</item>
+/// arrays, tensors made by Zeros/FromArray/Clone) belongs to the garbage collector and is never recycled. An op's
+/// output made inside a module's forward is an intermediate: the graph owns it, and Backward gives it back when it
+/// releases the node that made it, unless it <see cref="Escaped"/> (the module's output, what hooks saw).</item>
 /// <item><b>The guard.</b> Going back to the pool marks the storage <see cref="Recycled"/>; from then on every tensor
 /// over it throws when read or written, so a tensor never shows another step's data. Dispose is never needed.</item>
 /// <item><b>The version.</b> Every in-place write through any tensor over the storage (the indexer, AsSpan, optimizer
@@ -21,6 +23,12 @@ internal class Storage(float[] data)
 
     /// <summary>Bumped by every write through a tensor over this storage.</summary>
     public int Version;
+
+    /// <summary>
+    /// Set once code outside the graph may keep a tensor over this storage (a module's output returned to its caller, a
+    /// hook's view, Detach, RetainGrad): releasing the graph then leaves the buffer to the garbage collector.
+    /// </summary>
+    public bool Escaped;
 
     /// <summary>Whether the pool has taken the buffer back (its tensors are dead).</summary>
     public bool Recycled { get; private set; }

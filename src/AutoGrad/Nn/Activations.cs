@@ -3,7 +3,6 @@ namespace AutoGrad.Nn;
 /// <summary>max(x, 0).</summary>
 public sealed class ReLU : Module
 {
-    private protected override bool KeepsNoTensors => true;
 
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.Relu(input);
@@ -15,7 +14,6 @@ public sealed class LeakyReLU(float negativeSlope = 0.01f) : Module
     /// <summary>The slope for negative inputs.</summary>
     public float NegativeSlope { get; } = negativeSlope;
 
-    private protected override bool KeepsNoTensors => true;
 
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.LeakyRelu(input, NegativeSlope);
@@ -27,7 +25,6 @@ public sealed class LeakyReLU(float negativeSlope = 0.01f) : Module
 /// <summary>The hyperbolic tangent.</summary>
 public sealed class Tanh : Module
 {
-    private protected override bool KeepsNoTensors => true;
 
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.Tanh(input);
@@ -36,7 +33,6 @@ public sealed class Tanh : Module
 /// <summary>The logistic function 1 / (1 + e^-x).</summary>
 public sealed class Sigmoid : Module
 {
-    private protected override bool KeepsNoTensors => true;
 
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.Sigmoid(input);
@@ -48,7 +44,6 @@ public sealed class GELU(GeluApproximation approximate = GeluApproximation.None)
     /// <summary>Which form is computed.</summary>
     public GeluApproximation Approximate { get; } = approximate;
 
-    private protected override bool KeepsNoTensors => true;
 
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.Gelu(input, Approximate);
@@ -63,7 +58,6 @@ public sealed class Softmax(int dim = -1) : Module
     /// <summary>The dim normalized over.</summary>
     public int Dim { get; } = dim;
 
-    private protected override bool KeepsNoTensors => true;
 
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.Softmax(input, Dim);
@@ -78,7 +72,6 @@ public sealed class LogSoftmax(int dim = -1) : Module
     /// <summary>The dim normalized over.</summary>
     public int Dim { get; } = dim;
 
-    private protected override bool KeepsNoTensors => true;
 
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.LogSoftmax(input, Dim);
@@ -90,7 +83,6 @@ public sealed class LogSoftmax(int dim = -1) : Module
 /// <summary>Returns its input unchanged.</summary>
 public sealed class Identity : Module
 {
-    private protected override bool KeepsNoTensors => true;
 
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => input;

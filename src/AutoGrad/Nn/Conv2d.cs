@@ -62,7 +62,6 @@ public sealed class Conv2d : Module
     /// <summary>The bias [out], or null.</summary>
     public Parameter? Bias { get; }
 
-    private protected override bool KeepsNoTensors => true;
 
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.Conv2d(input, Weight, Bias, Stride, Padding, Dilation);

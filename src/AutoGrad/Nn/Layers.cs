@@ -3,7 +3,6 @@ namespace AutoGrad.Nn;
 /// <summary>Flattens dims startDim..endDim into one (PyTorch's nn.Flatten; by default everything but the batch).</summary>
 public sealed class Flatten(int startDim = 1, int endDim = -1) : Module
 {
-    private protected override bool KeepsNoTensors => true;
 
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.Flatten(input, startDim, endDim);
@@ -34,7 +33,6 @@ public sealed class Dropout : Module
     /// <summary>The drop probability.</summary>
     public float P { get; }
 
-    private protected override bool KeepsNoTensors => true;
 
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.Dropout(input, P, Training, _generator);

@@ -38,7 +38,6 @@ public sealed class Linear : Module
     /// <summary>The bias [out], or null.</summary>
     public Parameter? Bias { get; }
 
-    private protected override bool KeepsNoTensors => true;
 
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.Linear(input, Weight, Bias);

@@ -20,12 +20,43 @@ public abstract class Module
     /// Runs the module on <paramref name="input"/> (PyTorch's <c>module(x)</c>): forward pre-hooks, <see cref="Forward"/>,
     /// forward hooks, and the wiring that calls backward hooks during Backward.
     /// </summary>
+    /// <remarks>
+    /// The results of the ops inside a module's forward are intermediates: the graph owns them, and Backward gives
+    /// their buffers back to the pool as it releases the graph (a tensor kept past that throws when read; Clone() it to
+    /// keep it). What the outermost <c>Call</c> returns, and what a hook was shown, is the caller's and never recycled.
+    /// </remarks>
     public Variable Call(Variable input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        t_callDepth++;
+        try
+        {
+            var y = CallWithHooks(input);
+            if (t_callDepth == 1)
+            {
+                y.Value.Storage.Escaped = true; // the model's output is the caller's
+            }
+            return y;
+        }
+        finally
+        {
+            t_callDepth--;
+        }
+    }
+
+    // How many Module.Call frames run on this thread: op outputs made inside one are the graph's intermediates.
+    [ThreadStatic]
+    private static int t_callDepth;
+
+    /// <summary>How many <see cref="Call(Variable)"/>s are running on this thread (0 outside any module).</summary>
+    internal static int CallDepth => t_callDepth;
+
+    private Variable CallWithHooks(Variable input)
+    {
         var x = input;
         foreach (var hook in Snapshot(_forwardPreHooks))
         {
+            x.Value.Storage.Escaped = true; // a hook may keep what it is shown
             x = hook(this, x) ?? x;
         }
         BackwardHookState? state = null;
@@ -41,6 +72,8 @@ public abstract class Module
         var y = Forward(x);
         foreach (var hook in Snapshot(_forwardHooks))
         {
+            x.Value.Storage.Escaped = true;
+            y.Value.Storage.Escaped = true;
             y = hook(this, x, y) ?? y;
         }
         if (state is not null && y.RequiresGrad)
@@ -49,12 +82,6 @@ public abstract class Module
         }
         return y;
     }
-
-    /// <summary>
-    /// True for the built-in layers: their Forward keeps no reference to its input or output and builds one node (or a
-    /// view). <see cref="Sequential"/> relies on it to give intermediate buffers back to the pool.
-    /// </summary>
-    private protected virtual bool KeepsNoTensors => false;
 
     /// <summary>
     /// This layer followed by ReLU as one node, for layers that can fuse it (Linear, Conv2d); null otherwise. Only
@@ -74,9 +101,8 @@ public abstract class Module
     /// </summary>
     internal virtual Variable? ForwardWithReluAndPool(Variable input, MaxPool2d pool) => null;
 
-    /// <summary>Whether <see cref="KeepsNoTensors"/> holds and no hook can see this module's tensors either.</summary>
-    internal bool KeepsNoTensorsOrHooks
-        => KeepsNoTensors && _forwardPreHooks.Count == 0 && _forwardHooks.Count == 0 && _backwardHooks.Count == 0;
+    /// <summary>Whether a hook can see this module's tensors (then no fusion may hide one of them).</summary>
+    internal bool HasHooks => _forwardPreHooks.Count > 0 || _forwardHooks.Count > 0 || _backwardHooks.Count > 0;
 
     private readonly List<Func<Module, Variable, Variable?>> _forwardPreHooks = [];
     private readonly List<Func<Module, Variable, Variable, Variable?>> _forwardHooks = [];

@@ -12,7 +12,6 @@ public sealed class MaxPool2d(int kernelSize, int? stride = null, int padding = 
     /// <summary>Implicit -infinity padding on each side.</summary>
     public int Padding { get; } = padding;
 
-    private protected override bool KeepsNoTensors => true;
 
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.MaxPool2d(input, KernelSize, Stride, Padding);
@@ -35,7 +34,6 @@ public sealed class AvgPool2d(int kernelSize, int? stride = null, int padding = 
     /// <summary>Implicit zero padding on each side (counted in the average).</summary>
     public int Padding { get; } = padding;
 
-    private protected override bool KeepsNoTensors => true;
 
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.AvgPool2d(input, KernelSize, Stride, Padding);

@@ -43,64 +43,37 @@ public sealed class Sequential : Module
         }
     }
 
-    /// <summary>A Sequential of built-in layers keeps no tensors either (its intermediates are handled below).</summary>
-    private protected override bool KeepsNoTensors => _layers.TrueForAll(l => l.KeepsNoTensorsOrHooks);
-
     /// <inheritdoc/>
     /// <remarks>
-    /// Built-in layers without hooks fuse into one node where they can (<see cref="FusedForward"/>): Linear or Conv2d +
-    /// ReLU apply the activation in place, so the pre-activation tensor never exists; Conv2d + ReLU + MaxPool2d(2) on
-    /// small images pool each sample while its convolution is in cache; otherwise a ReLU before a MaxPool2d runs inside
-    /// the pooling node, on the window maxima (max(0, .) commutes with a maximum). Results equal the unfused layers'.
-    /// Between two built-in layers without hooks, an intermediate result can be reached only through the graph, so its
-    /// buffer goes back to the pool when the node that produced it is released by Backward (every node that reads it
-    /// comes before that one), or at once when no graph was recorded. The output of the last layer, and anything an
-    /// unknown module or a hook may have kept, is left alone.
+    /// Layers without hooks fuse into one node where they can (<see cref="FusedForward"/>): Linear or Conv2d + ReLU apply
+    /// the activation in place, so the pre-activation tensor never exists; Conv2d + ReLU + MaxPool2d(2) on small images
+    /// pool each sample while its convolution is in cache; otherwise a ReLU before a MaxPool2d runs inside the pooling
+    /// node, on the window maxima (max(0, .) commutes with a maximum). Results equal the unfused layers'. Intermediate
+    /// results go back to the pool as for any module (when Backward releases their graph); when no graph is recorded
+    /// (under NoGrad) a layer's output goes back as soon as the next layer has consumed it, unless a hook saw it.
     /// </remarks>
     public override Variable Forward(Variable input)
     {
-        t_depth++;
-        try
-        {
-            return ForwardLayers(input);
-        }
-        finally
-        {
-            t_depth--;
-        }
-    }
-
-    // How many Sequential forwards are running on this thread: the output leaves AutoGrad's hands only at the outermost
-    // (an enclosing Sequential gives a nested one's output back, or disowns it, itself).
-    [ThreadStatic]
-    private static int t_depth;
-
-    private Variable ForwardLayers(Variable input)
-    {
         var x = input;
-        Variable? owned = null; // x, or the intermediate that x is a view of, when only this chain can reach its buffer
         for (int i = 0; i < _layers.Count; i++)
         {
-            var layer = _layers[i];
-            bool known = layer.KeepsNoTensorsOrHooks;
-            var y = FusedForward(i, x, out int fused);
+            var y = FusedForward(i, x, out int fused) ?? _layers[i].Call(x);
             i += fused;
-            y ??= layer.Call(x);
-            if (owned is not null && (!known || !ReferenceEquals(y.Value.Storage, owned.Value.Storage)))
+            if (y.GradFn is null && IsChainIntermediate(x, input, y))
             {
-                if (known)
-                {
-                    GiveBack(owned, y);
-                }
-                owned = null;
-            }
-            if (owned is null && known && IsFreshBuffer(y, x))
-            {
-                owned = y;
+                Buffers.BufferPool.Return(x.Value); // no graph: nothing reads x after the layer that just consumed it
             }
             x = y;
         }
         return x;
+    }
+
+    /// <summary>Whether <paramref name="x"/> was made by this chain (not the input or a view of it), is not the output's buffer and escaped to no hook.</summary>
+    private static bool IsChainIntermediate(Variable x, Variable input, Variable y)
+    {
+        var storage = x.Value.Storage;
+        return storage is Buffers.PooledStorage && !storage.Escaped
+            && !ReferenceEquals(storage, input.Value.Storage) && !ReferenceEquals(storage, y.Value.Storage);
     }
 
     /// <summary>
@@ -111,11 +84,11 @@ public sealed class Sequential : Module
     {
         var layer = _layers[i];
         extra = 0;
-        if (!layer.KeepsNoTensorsOrHooks)
+        if (layer.HasHooks)
         {
             return null;
         }
-        bool reluNext = i + 1 < _layers.Count && _layers[i + 1] is ReLU relu && relu.KeepsNoTensorsOrHooks;
+        bool reluNext = i + 1 < _layers.Count && _layers[i + 1] is ReLU relu && !relu.HasHooks;
         if (reluNext && FusesRelu(i + 2) && layer.ForwardWithReluAndPool(x, (MaxPool2d)_layers[i + 2]) is { } pooled)
         {
             extra = 2; // Conv2d, ReLU and a 2x2 max pooling: each sample is pooled while its convolution is in cache
@@ -135,41 +108,7 @@ public sealed class Sequential : Module
     }
 
     /// <summary>Whether the layer at <paramref name="index"/> exists and takes a preceding ReLU into its own node (MaxPool2d without hooks).</summary>
-    private bool FusesRelu(int index) => index < _layers.Count && _layers[index] is MaxPool2d pool && pool.KeepsNoTensorsOrHooks;
-
-    /// <summary>True when <paramref name="y"/> got a buffer of its own (not a view of its input or of its node's inputs).</summary>
-    private static bool IsFreshBuffer(Variable y, Variable x)
-    {
-        var buffer = y.Value.Storage;
-        if (ReferenceEquals(buffer, x.Value.Storage))
-        {
-            return false;
-        }
-        if (y.GradFn is { } node)
-        {
-            foreach (var input in node.Inputs)
-            {
-                if (ReferenceEquals(input.Value.Storage, buffer))
-                {
-                    return false;
-                }
-            }
-        }
-        return true;
-    }
-
-    /// <summary>The consumer of <paramref name="owned"/> has produced <paramref name="next"/>; arranges for the buffer's return.</summary>
-    private static void GiveBack(Variable owned, Variable next)
-    {
-        if (owned.GradFn is { } producer)
-        {
-            producer.RecycleOutputOnRelease(owned.Value);
-        }
-        else if (next.GradFn is null)
-        {
-            Buffers.BufferPool.Return(owned.Value); // no graph was recorded, so no node saved it
-        }
-    }
+    private bool FusesRelu(int index) => index < _layers.Count && _layers[index] is MaxPool2d pool && !pool.HasHooks;
 
     /// <summary>One line per layer, indented, as PyTorch prints a Sequential.</summary>
     public override string ToString()

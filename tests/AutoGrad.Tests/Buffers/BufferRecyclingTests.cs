@@ -97,6 +97,79 @@ public sealed class BufferRecyclingTests
         }
     }
 
+    /// <summary>SmallLeNet as a user writes it: a Module whose Forward calls F and its children.</summary>
+    private sealed class CustomLeNet : Module
+    {
+        private readonly Conv2d _conv;
+        private readonly Linear _hidden, _output;
+
+        public Variable? Kept { get; private set; }
+
+        public bool KeepIntermediate { get; set; }
+
+        public CustomLeNet(Generator g)
+        {
+            _conv = RegisterModule("conv", new Conv2d(1, 6, 5, padding: 2, generator: g));
+            _hidden = RegisterModule("hidden", new Linear(6 * 14 * 14, 128, generator: g));
+            _output = RegisterModule("output", new Linear(128, 10, generator: g));
+        }
+
+        public override Variable Forward(Variable input)
+        {
+            var x = F.MaxPool2d(F.Relu(_conv.Call(input)), 2);
+            var h = F.Relu(_hidden.Call(F.Flatten(x)));
+            if (KeepIntermediate)
+            {
+                Kept = h;
+            }
+            return _output.Call(h);
+        }
+    }
+
+    [TestMethod]
+    public void ACustomModule_GivesItsIntermediatesBack_LikeItsSequentialTwin()
+    {
+        var model = new CustomLeNet(new Generator(3));
+        var optimizer = new Sgd(model.Parameters(), 0.01f, momentum: 0.9f);
+        var images = Tensor.Rand(new Generator(4), 8, 1, 28, 28);
+        var labels = Labels(8);
+        for (int i = 0; i < 3; i++)
+        {
+            Step(model, optimizer, images, labels);
+        }
+        var before = Collected();
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20; i++)
+        {
+            Step(model, optimizer, images, labels);
+        }
+        long perStep = (GC.GetAllocatedBytesForCurrentThread() - allocated) / 20;
+        var after = Collected();
+        long misses = (after.Rents - before.Rents) - (after.Reuses - before.Reuses);
+        Assert.IsTrue(misses <= 20, $"{misses} rents missed the pool in 20 steps (only the logits may): {before} -> {after}");
+        Assert.AreEqual(before.LiveTensorBuffers, after.LiveTensorBuffers, $"no buffer stays out: {before} -> {after}");
+        Assert.IsTrue(perStep < 16 * 1024, $"a step allocated {perStep} bytes");
+    }
+
+    [TestMethod]
+    public void AnIntermediateKeptPastBackward_ThrowsWhenRead_TheOutputAndDetachedCopiesDoNot()
+    {
+        var model = new CustomLeNet(new Generator(3)) { KeepIntermediate = true };
+        var images = Tensor.Rand(new Generator(4), 8, 1, 28, 28);
+        var logits = model.Call(images);
+        var detached = model.Kept!.Detach();
+        var clone = model.Kept.Value.Clone();
+        var kept = model.Call(images); // a second forward: its intermediate is not detached
+        var keptIntermediate = model.Kept;
+        F.CrossEntropy(kept, Labels(8)).Backward();
+        F.CrossEntropy(logits, Labels(8)).Backward();
+        var error = Assert.ThrowsExactly<InvalidOperationException>(() => keptIntermediate.Value.ToArray());
+        StringAssert.Contains(error.Message, "Clone()");
+        Assert.AreEqual(10, logits.Value.ToArray().Length / 8, "the model's output stays the caller's");
+        Assert.AreEqual(10, kept.Value.ToArray().Length / 8);
+        CollectionAssert.AreEqual(clone.ToArray(), detached.Value.ToArray(), "a detached intermediate is the caller's too");
+    }
+
     [TestMethod]
     public void Recycling_GivesTheSameParametersAsAModelThatCannotRecycle()
     {
