@@ -14,10 +14,11 @@ public static partial class F
     /// The affine map y = x W^T + b (PyTorch's linear) of input [..., in] with weight [out, in] and an optional bias
     /// [out]; the output is [..., out]. Leading dims are folded into one GEMM.
     /// </summary>
-    public static Variable Linear(Variable input, Variable weight, Variable? bias = null) => Linear(input, weight, bias, relu: false);
-
-    /// <summary>Linear, optionally followed by ReLU in the same node (what a Sequential of Linear and ReLU runs).</summary>
-    internal static Variable Linear(Variable input, Variable weight, Variable? bias, bool relu)
+    /// <remarks>
+    /// With <paramref name="activation"/> the activation is applied in the same node (an epilogue): the result equals
+    /// <c>F.Relu(F.Linear(...))</c> bit for bit without the intermediate tensor. The fast path in a Module of your own.
+    /// </remarks>
+    public static Variable Linear(Variable input, Variable weight, Variable? bias = null, Activation activation = Activation.None)
     {
         NotNull(input);
         NotNull(weight);
@@ -34,6 +35,7 @@ public static partial class F
         {
             throw new ArgumentException(CallSite.Tag($"Linear: bias must be [{weight.Shape[0]}] to match weight {Shapes.Format(weight.Shape)}; got {Shapes.Format(bias.Shape)}."));
         }
+        bool relu = IsRelu(activation, "Linear");
         if (input.Rank == 2)
         {
             return Ops.Linear.Apply(input, weight, bias, relu);
@@ -51,22 +53,30 @@ public static partial class F
     /// [O, C, kh, kw] and an optional bias [O]; the output is [N, O, OH, OW] with
     /// OH = (H + 2 padding - dilation (kh - 1) - 1) / stride + 1.
     /// </summary>
-    public static Variable Conv2d(Variable input, Variable weight, Variable? bias = null, int stride = 1, int padding = 0, int dilation = 1)
-        => Conv2d(input, weight, bias, (stride, stride), (padding, padding), (dilation, dilation));
+    /// <remarks>With <paramref name="activation"/> the activation is applied in the same node, as in <see cref="Linear"/>.</remarks>
+    public static Variable Conv2d(Variable input, Variable weight, Variable? bias = null, int stride = 1, int padding = 0, int dilation = 1,
+        Activation activation = Activation.None)
+        => Conv2d(input, weight, bias, (stride, stride), (padding, padding), (dilation, dilation), activation);
 
-    /// <summary>2-D convolution with separate (height, width) stride, padding and dilation.</summary>
-    public static Variable Conv2d(Variable input, Variable weight, Variable? bias, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation)
-        => Conv2d(input, weight, bias, stride, padding, dilation, relu: false);
-
-    /// <summary>Conv2d, optionally followed by ReLU in the same node (what a Sequential of Conv2d and ReLU runs).</summary>
-    internal static Variable Conv2d(Variable input, Variable weight, Variable? bias, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation, bool relu)
+    /// <summary>2-D convolution with separate (height, width) stride, padding and dilation, and an optional activation in the same node.</summary>
+    public static Variable Conv2d(Variable input, Variable weight, Variable? bias, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation,
+        Activation activation = Activation.None)
     {
+        bool relu = IsRelu(activation, "Conv2d");
         if (input?.Rank == 3)
         {
-            return Squeeze(Conv2d(Unsqueeze(input, 0), weight, bias, stride, padding, dilation, relu), 0);
+            return Squeeze(Conv2d(Unsqueeze(input, 0), weight, bias, stride, padding, dilation, activation), 0);
         }
         return Ops.Conv2d.Apply(input!, weight, bias, ConvGeometryOf(input!, weight, bias, stride, padding, dilation), relu);
     }
+
+    /// <summary>Whether <paramref name="activation"/> asks for ReLU (the only epilogue so far), after checking it is one.</summary>
+    private static bool IsRelu(Activation activation, string op) => activation switch
+    {
+        Activation.None => false,
+        Activation.Relu => true,
+        _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, CallSite.Tag($"{op}: unknown activation {activation}.")),
+    };
 
     /// <summary>
     /// Conv2d, ReLU and MaxPool2d(2) as one node (what a Sequential of the three runs), or null where that node does not

@@ -62,13 +62,17 @@ public sealed class Conv2d : Module
     /// <summary>The bias [out], or null.</summary>
     public Parameter? Bias { get; }
 
-
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.Conv2d(input, Weight, Bias, Stride, Padding, Dilation);
 
-    internal override Variable? ForwardWithRelu(Variable input) => F.Conv2d(input, Weight, Bias, Stride, Padding, Dilation, relu: true);
+    /// <summary>The layer with <paramref name="activation"/> applied in its node (see <see cref="AutoGrad.Activation"/>).</summary>
+    public Variable Forward(Variable input, Activation activation) => F.Conv2d(input, Weight, Bias, Stride, Padding, Dilation, activation);
 
-    internal override Variable? ForwardWithReluAndPool(Variable input, MaxPool2d pool)
+    /// <summary>
+    /// This layer, ReLU and <paramref name="pool"/> as one node where that node applies (a 2x2 max pooling with stride 2 after
+    /// a direct convolution of a batch), else null: what a Sequential of the three runs.
+    /// </summary>
+    internal Variable? ForwardWithReluAndPool(Variable input, MaxPool2d pool)
         => pool is { KernelSize: 2, Stride: 2, Padding: 0 } ? F.Conv2dReluMaxPool2(input, Weight, Bias, Stride, Padding, Dilation) : null;
 
     /// <inheritdoc/>

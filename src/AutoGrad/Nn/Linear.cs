@@ -38,11 +38,11 @@ public sealed class Linear : Module
     /// <summary>The bias [out], or null.</summary>
     public Parameter? Bias { get; }
 
-
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.Linear(input, Weight, Bias);
 
-    internal override Variable? ForwardWithRelu(Variable input) => F.Linear(input, Weight, Bias, relu: true);
+    /// <summary>The layer with <paramref name="activation"/> applied in its node (see <see cref="AutoGrad.Activation"/>).</summary>
+    public Variable Forward(Variable input, Activation activation) => F.Linear(input, Weight, Bias, activation);
 
     /// <inheritdoc/>
     protected override string Describe() => $"in_features={InFeatures}, out_features={OutFeatures}, bias={Bias is not null}";

@@ -83,24 +83,6 @@ public abstract class Module
         return y;
     }
 
-    /// <summary>
-    /// This layer followed by ReLU as one node, for layers that can fuse it (Linear, Conv2d); null otherwise. Only
-    /// <see cref="Sequential"/> calls it, and only when neither layer has hooks.
-    /// </summary>
-    internal virtual Variable? ForwardWithRelu(Variable input) => null;
-
-    /// <summary>
-    /// ReLU followed by this layer as one node, for layers that can fuse it (MaxPool2d); null otherwise. Only
-    /// <see cref="Sequential"/> calls it, and only when neither layer has hooks.
-    /// </summary>
-    internal virtual Variable? ForwardAfterRelu(Variable input) => null;
-
-    /// <summary>
-    /// This layer, ReLU and <paramref name="pool"/> as one node, for layers and pools that can fuse them (Conv2d and a
-    /// 2x2 max pooling); null otherwise. Only <see cref="Sequential"/> calls it, and only when none of them has hooks.
-    /// </summary>
-    internal virtual Variable? ForwardWithReluAndPool(Variable input, MaxPool2d pool) => null;
-
     /// <summary>Whether a hook can see this module's tensors (then no fusion may hide one of them).</summary>
     internal bool HasHooks => _forwardPreHooks.Count > 0 || _forwardHooks.Count > 0 || _backwardHooks.Count > 0;
 

@@ -12,11 +12,11 @@ public sealed class MaxPool2d(int kernelSize, int? stride = null, int padding = 
     /// <summary>Implicit -infinity padding on each side.</summary>
     public int Padding { get; } = padding;
 
-
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.MaxPool2d(input, KernelSize, Stride, Padding);
 
-    internal override Variable? ForwardAfterRelu(Variable input) => F.MaxPool2dAfterRelu(input, KernelSize, Stride, Padding);
+    /// <summary>ReLU followed by this pooling as one node: max(0, .) on the window maxima (it commutes with a maximum).</summary>
+    internal Variable ForwardAfterRelu(Variable input) => F.MaxPool2dAfterRelu(input, KernelSize, Stride, Padding);
 
     /// <inheritdoc/>
     protected override string Describe() => $"kernel_size={KernelSize}, stride={Stride}, padding={Padding}";
@@ -33,7 +33,6 @@ public sealed class AvgPool2d(int kernelSize, int? stride = null, int padding = 
 
     /// <summary>Implicit zero padding on each side (counted in the average).</summary>
     public int Padding { get; } = padding;
-
 
     /// <inheritdoc/>
     public override Variable Forward(Variable input) => F.AvgPool2d(input, KernelSize, Stride, Padding);

@@ -23,6 +23,7 @@ public sealed class Sequential : Module
     {
         RegisterModule(_layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), layer);
         _layers.Add(layer);
+        Plan();
         return this;
     }
 
@@ -77,38 +78,89 @@ public sealed class Sequential : Module
     }
 
     /// <summary>
-    /// The layers from <paramref name="i"/> on as one node where they fuse and none has hooks, else null;
-    /// <paramref name="extra"/> is how many layers after <paramref name="i"/> the node took.
+    /// One fusion: a run of layer types and its fused forward (null where the input does not fit the fused node, e.g. a
+    /// pooling geometry it does not take). <see cref="Exclusive"/>: when the rule matches but its node does not fit, the
+    /// first layer runs alone rather than trying the later rules (a Conv2d before ReLU and MaxPool2d then leaves the ReLU
+    /// to the pooling node, so the convolution's backward needs no mask pass).
+    /// </summary>
+    private sealed record FusionRule(Type[] Pattern, Func<Module[], Variable, Variable?> Forward, bool Exclusive = false)
+    {
+        public bool Matches(List<Module> layers, int i)
+        {
+            if (i + Pattern.Length > layers.Count)
+            {
+                return false;
+            }
+            for (int k = 0; k < Pattern.Length; k++)
+            {
+                if (layers[i + k].GetType() != Pattern[k])
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    /// <summary>The fusions, in priority order: the one table, built once, that every Sequential plans from.</summary>
+    private static readonly FusionRule[] Rules =
+    [
+        new([typeof(Conv2d), typeof(ReLU), typeof(MaxPool2d)], (m, x) => ((Conv2d)m[0]).ForwardWithReluAndPool(x, (MaxPool2d)m[2]), Exclusive: true),
+        new([typeof(ReLU), typeof(MaxPool2d)], (m, x) => ((MaxPool2d)m[1]).ForwardAfterRelu(x)),
+        new([typeof(Linear), typeof(ReLU)], (m, x) => ((Linear)m[0]).Forward(x, Activation.Relu)),
+        new([typeof(Conv2d), typeof(ReLU)], (m, x) => ((Conv2d)m[0]).Forward(x, Activation.Relu)),
+    ];
+
+    // For each layer, the rules that may start there (by type; planned when a layer is added, not on every forward).
+    private readonly List<(FusionRule Rule, Module[] Span)[]> _plan = [];
+
+    private void Plan()
+    {
+        _plan.Clear();
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            var candidates = new List<(FusionRule, Module[])>();
+            foreach (var rule in Rules)
+            {
+                if (rule.Matches(_layers, i))
+                {
+                    candidates.Add((rule, _layers.GetRange(i, rule.Pattern.Length).ToArray()));
+                    if (rule.Exclusive)
+                    {
+                        break;
+                    }
+                }
+            }
+            _plan.Add([.. candidates]);
+        }
+    }
+
+    /// <summary>
+    /// The layers from <paramref name="i"/> on as one node where a planned fusion applies and none of its layers has
+    /// hooks (a hook must see every layer's own tensors), else null; <paramref name="extra"/> is how many layers after
+    /// <paramref name="i"/> the node took.
     /// </summary>
     private Variable? FusedForward(int i, Variable x, out int extra)
     {
-        var layer = _layers[i];
         extra = 0;
-        if (layer.HasHooks)
+        foreach (var (rule, span) in _plan[i])
         {
-            return null;
-        }
-        bool reluNext = i + 1 < _layers.Count && _layers[i + 1] is ReLU relu && !relu.HasHooks;
-        if (reluNext && FusesRelu(i + 2) && layer.ForwardWithReluAndPool(x, (MaxPool2d)_layers[i + 2]) is { } pooled)
-        {
-            extra = 2; // Conv2d, ReLU and a 2x2 max pooling: each sample is pooled while its convolution is in cache
-            return pooled;
-        }
-        if (layer is ReLU && FusesRelu(i + 1) && _layers[i + 1].ForwardAfterRelu(x) is { } afterRelu)
-        {
-            extra = 1; // ReLU then MaxPool2d: max(0, .) on the window maxima, a quarter of the values
-            return afterRelu;
-        }
-        if (reluNext && !FusesRelu(i + 2) && layer.ForwardWithRelu(x) is { } withRelu)
-        {
-            extra = 1; // Linear or Conv2d then ReLU: no intermediate tensor (nothing can observe it)
-            return withRelu;
+            if (Array.Exists(span, layer => layer.HasHooks))
+            {
+                continue;
+            }
+            if (rule.Forward(span, x) is { } fused)
+            {
+                extra = span.Length - 1;
+                return fused;
+            }
+            if (rule.Exclusive)
+            {
+                return null;
+            }
         }
         return null;
     }
-
-    /// <summary>Whether the layer at <paramref name="index"/> exists and takes a preceding ReLU into its own node (MaxPool2d without hooks).</summary>
-    private bool FusesRelu(int index) => index < _layers.Count && _layers[index] is MaxPool2d pool && !pool.HasHooks;
 
     /// <summary>One line per layer, indented, as PyTorch prints a Sequential.</summary>
     public override string ToString()
