@@ -28,6 +28,7 @@ public abstract class Module
     public Variable Call(Variable input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        CheckRegistration();
         t_callDepth++;
         try
         {
@@ -184,6 +185,66 @@ public abstract class Module
         }
     }
 
+    private bool _registrationChecked;
+
+    /// <summary>
+    /// Refuses a forgotten registration, once per module, at its first Call, Parameters() or Train(): a field of this
+    /// module's type that holds a Module or a Parameter (or an array or list of them) that is neither registered here
+    /// nor in a descendant would be missing from Parameters() and StateDict(), and Eval() would not reach it.
+    /// </summary>
+    private void CheckRegistration()
+    {
+        if (_registrationChecked)
+        {
+            return;
+        }
+        var fields = Registration.Fields(GetType());
+        if (fields.Length > 0)
+        {
+            HashSet<object>? registered = null;
+            foreach (var field in fields)
+            {
+                foreach (var member in Registration.Members(field.GetValue(this)))
+                {
+                    registered ??= RegisteredMembers();
+                    if (!registered.Contains(member))
+                    {
+                        throw new InvalidOperationException(
+                            $"{GetType().Name}: the field '{Registration.Name(field)}' holds a {member.GetType().Name} that is not registered, so its parameters "
+                            + "would be missing from Parameters() and StateDict() and Train()/Eval() would not reach it. Register it in the constructor with "
+                            + $"{(member is Parameter ? "RegisterParameter" : "RegisterModule")}(\"name\", ...), or mark the field [Unregistered] if it is "
+                            + "deliberately not part of this module.");
+                    }
+                }
+            }
+        }
+        _registrationChecked = true;
+    }
+
+    /// <summary>This module's registered children and parameters, and their descendants'.</summary>
+    private HashSet<object> RegisteredMembers()
+    {
+        var members = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        var pending = new Stack<Module>();
+        pending.Push(this);
+        while (pending.Count > 0)
+        {
+            var module = pending.Pop();
+            foreach (var (_, parameter) in module._parameters)
+            {
+                members.Add(parameter);
+            }
+            foreach (var (_, child) in module._children)
+            {
+                if (members.Add(child))
+                {
+                    pending.Push(child);
+                }
+            }
+        }
+        return members;
+    }
+
     /// <summary>Direct children with their names, in registration order.</summary>
     public IEnumerable<KeyValuePair<string, Module>> NamedChildren() => _children;
 
@@ -206,6 +267,7 @@ public abstract class Module
 
     private IEnumerable<KeyValuePair<string, Parameter>> NamedParametersWithDuplicates(string prefix)
     {
+        CheckRegistration();
         foreach (var (name, parameter) in _parameters)
         {
             yield return new(prefix + name, parameter);
@@ -228,6 +290,7 @@ public abstract class Module
     /// <summary>Sets training mode on this module and all descendants; returns this module.</summary>
     public Module Train(bool mode = true)
     {
+        CheckRegistration();
         Training = mode;
         foreach (var child in Children())
         {

@@ -162,3 +162,88 @@ public sealed class ModuleTests
         CollectionAssert.AreEqual(new[] { 5, 3 }, model.Call(Tensor.Zeros(5, 4)).Shape.ToArray());
     }
 }
+
+/// <summary>A forgotten RegisterModule / RegisterParameter is refused at the first Call, Parameters() or Train().</summary>
+[TestClass]
+public sealed class RegistrationCheckTests
+{
+    private sealed class Forgetful : Module
+    {
+        private readonly AutoGrad.Nn.Linear _registered;
+        private readonly AutoGrad.Nn.Linear _forgotten; // the bug: never registered
+
+        public Forgetful()
+        {
+            _registered = RegisterModule("registered", new AutoGrad.Nn.Linear(3, 3, generator: new Generator(1)));
+            _forgotten = new AutoGrad.Nn.Linear(3, 2, generator: new Generator(2));
+        }
+
+        public override Variable Forward(Variable input) => _forgotten.Call(_registered.Call(input));
+    }
+
+    private sealed class ForgottenParameter : Module
+    {
+        public ForgottenParameter() => Scale = new Parameter(Tensor.Ones(3));
+
+        public Parameter Scale { get; }
+
+        public override Variable Forward(Variable input) => input * Scale;
+    }
+
+    private sealed class ForgottenInAList : Module
+    {
+        private readonly List<AutoGrad.Nn.Linear> _blocks = [];
+
+        public ForgottenInAList()
+        {
+            _blocks.Add(RegisterModule("0", new AutoGrad.Nn.Linear(3, 3, generator: new Generator(3))));
+            _blocks.Add(new AutoGrad.Nn.Linear(3, 3, generator: new Generator(4)));
+        }
+
+        public override Variable Forward(Variable input) => _blocks.Aggregate(input, (x, b) => b.Call(x));
+    }
+
+    private sealed class WithSharedAndMarked : Module
+    {
+        private readonly AutoGrad.Nn.Linear _encoder;
+        private readonly Parameter _tied; // the encoder's weight, registered in the child: fine
+        [Unregistered]
+        private readonly AutoGrad.Nn.Linear _teacher = new(3, 3, generator: new Generator(6)); // deliberately not ours
+
+        public WithSharedAndMarked()
+        {
+            _encoder = RegisterModule("encoder", new AutoGrad.Nn.Linear(3, 3, generator: new Generator(5)));
+            _tied = _encoder.Weight;
+        }
+
+        public override Variable Forward(Variable input) => F.Linear(_encoder.Call(input), _tied) + _teacher.Call(input).Detach();
+    }
+
+    [TestMethod]
+    public void AForgottenChild_IsNamedAtTheFirstCall()
+    {
+        var error = Assert.ThrowsExactly<InvalidOperationException>(() => new Forgetful().Call(Tensor.Ones(1, 3)));
+        StringAssert.Contains(error.Message, "_forgotten");
+        StringAssert.Contains(error.Message, "RegisterModule");
+        Assert.ThrowsExactly<InvalidOperationException>(() => new Forgetful().Parameters().ToList());
+        Assert.ThrowsExactly<InvalidOperationException>(() => new Forgetful().Eval());
+    }
+
+    [TestMethod]
+    public void AForgottenParameterProperty_AndAForgottenListElement_AreNamed()
+    {
+        var error = Assert.ThrowsExactly<InvalidOperationException>(() => new ForgottenParameter().StateDict());
+        StringAssert.Contains(error.Message, "'Scale'");
+        StringAssert.Contains(error.Message, "RegisterParameter");
+        error = Assert.ThrowsExactly<InvalidOperationException>(() => new ForgottenInAList().Call(Tensor.Ones(1, 3)));
+        StringAssert.Contains(error.Message, "_blocks");
+    }
+
+    [TestMethod]
+    public void TiedParametersAndMarkedFields_Pass()
+    {
+        var model = new WithSharedAndMarked();
+        Assert.AreEqual(2, model.Parameters().Count());
+        Assert.AreEqual(3, model.Call(Tensor.Ones(1, 3)).Value.Shape[1]);
+    }
+}
