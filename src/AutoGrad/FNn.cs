@@ -225,12 +225,7 @@ public static partial class F
         {
             return x;
         }
-        var mask = Tensor.Zeros(x.Value.ShapeArray);
-        if (p < 1)
-        {
-            DropoutMask.Fill(generator ?? Generator.Default, p, mask.AsSpan());
-        }
-        return Mul(x, new Variable(mask));
+        return Ops.Dropout.Apply(x, p, generator ?? Generator.Default);
     }
 
     // ---- softmax ---------------------------------------------------------------------------------------------------

@@ -13,22 +13,22 @@ internal static class Engine
     {
         if (!output.RequiresGrad)
         {
-            throw new InvalidOperationException(
-                "Backward: this variable does not require grad (no input had RequiresGrad = true, or it was computed under GradMode.NoGrad()).");
+            throw new InvalidOperationException(CallSite.Tag(
+                "Backward: this variable does not require grad (no input had RequiresGrad = true, or it was computed under GradMode.NoGrad())."));
         }
         if (gradient is null)
         {
             if (output.Value.Length != 1)
             {
-                throw new InvalidOperationException(
-                    $"Backward: the output has shape {Shapes.Format(output.Value.Shape)}; only a single-element output has an implicit gradient. Pass the output gradient explicitly.");
+                throw new InvalidOperationException(CallSite.Tag(
+                    $"Backward: the output has shape {Shapes.Format(output.Value.Shape)}; only a single-element output has an implicit gradient. Pass the output gradient explicitly."));
             }
             gradient = Tensor.Ones(output.Value.ShapeArray);
         }
         else if (!gradient.Shape.SequenceEqual(output.Value.Shape))
         {
-            throw new ArgumentException(
-                $"Backward: the output gradient has shape {Shapes.Format(gradient.Shape)} but the output has shape {Shapes.Format(output.Value.Shape)}.", nameof(gradient));
+            throw new ArgumentException(CallSite.Tag(
+                $"Backward: the output gradient has shape {Shapes.Format(gradient.Shape)} but the output has shape {Shapes.Format(output.Value.Shape)}."), nameof(gradient));
         }
 
         using var noGrad = GradMode.NoGrad();
@@ -199,8 +199,8 @@ internal static class Engine
             {
                 if (!replaced.Shape.SequenceEqual(grad.Shape))
                 {
-                    throw new InvalidOperationException(
-                        $"Backward: a hook on the output of {owner} returned a gradient of shape {Shapes.Format(replaced.Shape)}; it must keep {Shapes.Format(grad.Shape)}.");
+                    throw new InvalidOperationException(CallSite.Tag(
+                        $"Backward: a hook on the output of {owner} returned a gradient of shape {Shapes.Format(replaced.Shape)}; it must keep {Shapes.Format(grad.Shape)}."));
                 }
                 grad = replaced;
                 BufferPool.Untrack(grad.Storage);
@@ -243,9 +243,9 @@ internal static class Engine
     {
         if (node.Released)
         {
-            throw new InvalidOperationException(
+            throw new InvalidOperationException(CallSite.Tag(
                 $"Backward: the graph through {node.Name} was already released by an earlier Backward. " +
-                "Pass retainGraph: true to the earlier call to backpropagate through the same graph twice.");
+                "Pass retainGraph: true to the earlier call to backpropagate through the same graph twice."));
         }
     }
 
@@ -281,8 +281,8 @@ internal static class Engine
         }
         if (!Shapes.BroadcastsTo(shape, grad.Shape))
         {
-            throw new InvalidOperationException(
-                $"Backward of {op}: gradient of shape {Shapes.Format(grad.Shape)} cannot be reduced to the input's shape {Shapes.Format(shape)}.");
+            throw new InvalidOperationException(CallSite.Tag(
+                $"Backward of {op}: gradient of shape {Shapes.Format(grad.Shape)} cannot be reduced to the input's shape {Shapes.Format(shape)}."));
         }
         int lead = grad.Rank - shape.Length;
         var dims = new List<int>();

@@ -63,11 +63,11 @@ internal abstract class Function
     {
         if (saved is not null && saved.Version != version)
         {
-            throw new InvalidOperationException(
+            throw new InvalidOperationException(CallSite.Tag(
                 $"Backward: one of the tensors needed for the gradient of {Name} ({which}, shape {Shapes.Format(saved.Shape)}) was modified in place "
                 + $"after the forward: it is at version {saved.Version}, {Name} saved it at version {version}"
                 + (Site is null ? " (use AnomalyMode.Detect() to see where the op was called)" : $" (the op was called at {Site})")
-                + ". Clone() a tensor before changing it, or change it after Backward() (optimizer.Step() belongs after Backward()).");
+                + ". Clone() a tensor before changing it, or change it after Backward() (optimizer.Step() belongs after Backward())."));
         }
     }
 

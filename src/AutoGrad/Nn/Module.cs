@@ -313,13 +313,17 @@ public abstract class Module
         return new RemovableHandle(() => Train(wasTraining));
     }
 
-    /// <summary>Clears every parameter's gradient: to null (the default, as PyTorch 2) or to zeros in place.</summary>
+    /// <summary>
+    /// Clears every parameter's gradient: to null (the default, as PyTorch 2; the buffer goes back to the pool, so a
+    /// gradient kept past this throws when read) or to zeros in place.
+    /// </summary>
     public void ZeroGrad(bool setToNull = true)
     {
         foreach (var parameter in Parameters())
         {
             if (setToNull)
             {
+                Buffers.BufferPool.Return(parameter.Grad); // as Optimizer.ZeroGrad: the next backward reuses it
                 parameter.Grad = null;
             }
             else

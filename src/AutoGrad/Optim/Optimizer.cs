@@ -62,7 +62,8 @@ public abstract class Optimizer
 
     /// <summary>
     /// Clears every parameter's gradient: to null (the default, as PyTorch 2) or to zeros in place (PyTorch 1.13's
-    /// default). In place keeps the gradient buffers, so training steps allocate no new ones.
+    /// default). Either way the next backward allocates no new gradient buffer: a nulled gradient's buffer goes back to
+    /// the pool (so a gradient tensor kept past ZeroGrad throws when read; Clone() it to keep it).
     /// </summary>
     public void ZeroGrad(bool setToNull = true)
     {
@@ -72,6 +73,9 @@ public abstract class Optimizer
             {
                 if (setToNull)
                 {
+                    // the pooled buffer a backward handed over goes back, for the next backward to take (a gradient
+                    // the caller kept past this throws when read; Clone() it to keep it)
+                    Buffers.BufferPool.Return(p.Grad);
                     p.Grad = null;
                 }
                 else

@@ -1,0 +1,43 @@
+using AutoGrad.Autograd;
+using AutoGrad.Buffers;
+using AutoGrad.Kernels;
+
+namespace AutoGrad.Ops;
+
+/// <summary>
+/// y = x * mask with mask 0 (probability p) or 1 / (1 - p): the mask is the node's own, from the pool, and goes back
+/// when the node is released (at once when no graph is recorded).
+/// </summary>
+internal sealed class Dropout : Function
+{
+    private Tensor? _mask;
+    private float _p;
+
+    internal override IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["p"] = _p };
+
+    public static Variable Apply(Variable x, float p, Generator generator)
+    {
+        var mask = Tensor.EmptyOwned((int[])x.Value.ShapeArray.Clone());
+        if (p < 1)
+        {
+            DropoutMask.Fill(generator, p, mask.AsSpan());
+        }
+        else
+        {
+            mask.AsSpan().Clear();
+        }
+        return new Dropout { _mask = mask, _p = p }.Record(TensorMath.Multiply(x.Value, mask), x);
+    }
+
+    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
+    {
+        // self: grad * mask
+        inputGrads[0] = TensorMath.Multiply(grad, _mask!);
+    }
+
+    protected override void ReleaseSaved()
+    {
+        BufferPool.Return(_mask);
+        _mask = null;
+    }
+}
