@@ -1,6 +1,8 @@
 """PyTorch twins of AutoGrad's end-to-end benchmarks: one training epoch of
   mlp:   784-256-128-10 ReLU MLP, Adam lr 0.002, batch 128, 48,000 Fashion-MNIST images
   lenet: LeNet-5, SGD lr 0.01 momentum 0.9, batch 64, 60,000 Fashion-MNIST images
+  convnet: the net of PyTorch's MNIST example as an nn.Module (conv 1-32, 32-64, max pool, dropout, 9216-128-10,
+           log-softmax + NLL), SGD lr 0.01 momentum 0.9, batch 64, 8,000 images
 and SGEMM throughput (numpy.matmul on float32, transposes as views) for the shapes of GemmBenchmarks.cs.
 Data: Fashion-MNIST from data/fashion-mnist or /usr/share/datasets/fashion-mnist (bash data/get-fashion-mnist.sh).
 
@@ -37,9 +39,42 @@ def fashion_train():
     raise SystemExit("Fashion-MNIST not found: bash data/get-fashion-mnist.sh")
 
 
+class ConvNet(torch.nn.Module):
+    """The net of PyTorch's MNIST example (the twin of ConvNet in tests/AutoGrad.Benchmarks/EpochTimer.cs)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(1, 32, 3)
+        self.conv2 = torch.nn.Conv2d(32, 64, 3)
+        self.fc1 = torch.nn.Linear(9216, 128)
+        self.fc2 = torch.nn.Linear(128, 10)
+
+    def forward(self, x):
+        f = torch.nn.functional
+        x = f.relu(self.conv1(x))
+        x = f.max_pool2d(f.relu(self.conv2(x)), 2)
+        x = f.dropout(x, 0.25, self.training)
+        x = f.relu(self.fc1(torch.flatten(x, 1)))
+        x = f.dropout(x, 0.5, self.training)
+        return f.log_softmax(self.fc2(x), dim=1)
+
+
 def epoch(kind, x, y):
     torch.manual_seed(1)
     n = torch.nn
+    if kind == "convnet":
+        model = ConvNet()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        x, y = x[:8000], y[:8000]
+        order = torch.randperm(8000)
+        start = time.perf_counter()
+        for i in range(0, 8000, 64):
+            idx = order[i:i + 64]
+            optimizer.zero_grad()
+            loss = torch.nn.functional.nll_loss(model(x[idx]), y[idx])
+            loss.backward()
+            optimizer.step()
+        return time.perf_counter() - start
     if kind == "mlp":
         model = n.Sequential(n.Flatten(), n.Linear(784, 256), n.ReLU(), n.Linear(256, 128), n.ReLU(), n.Linear(128, 10))
         optimizer = torch.optim.Adam(model.parameters(), lr=0.002)
@@ -90,7 +125,7 @@ def gemm(repeat, threads):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("what", choices=["epoch", "gemm"])
-    p.add_argument("kind", nargs="?", choices=["mlp", "lenet"], default="mlp")
+    p.add_argument("kind", nargs="?", choices=["mlp", "lenet", "convnet"], default="mlp")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--repeat", type=int, default=3)
     args = p.parse_args()
