@@ -15,7 +15,8 @@
 # Zen 4/5 without it; on a CPU without AVX-512 it would die with SIGILL).
 # Needs Fashion-MNIST (bash data/get-fashion-mnist.sh), python3-torch, python3-numpy and libopenblas0-pthread.
 # Usage: bash tests/reference/compare_speed.sh [repeats, default 5]
-#   TIERS="default avx2" picks tiers; SKIP_GEMM=1 leaves SGEMM out (about 2.5 min per tier). All three tiers with
+#   TIERS="default avx2" picks tiers; SKIP_GEMM=1 leaves SGEMM out (about 2.5 min per tier); SKIP_CUSTOM=1 the custom-
+#   Module models (LeNet and the two-conv net of PyTorch's MNIST example, against their Sequential twins). All three tiers with
 #   3 repeats take about 15 min on 2 cores of an AMD EPYC (Zen 5).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -46,10 +47,15 @@ py() {   # CORETYPE=HASWELL py ... runs OpenBLAS's AVX2 kernels
 
 first=1
 for tier in $tiers; do
-  for kind in mlp lenet; do
+  # the custom-Module models (and the two-conv net's Sequential twin) at the two x86 tiers; PyTorch runs their twins
+  models="mlp lenet"
+  [ "$tier" = 128 ] || [ -n "${SKIP_CUSTOM:-}" ] || models="$models lenet-custom lenet-custom-fused convnet convnet-custom"
+  for kind in $models; do
+    twin=${kind%%-*}   # PyTorch's twin: lenet-custom -> lenet, convnet-custom -> convnet
     for t in 1 2; do
       echo "  $tier: epoch $kind, $t thread(s)" >&2
       ours "$tier" epoch "$kind" --threads "$t" --repeat "$repeat" >> "$out/rows"
+      [ "$twin" = "$kind" ] || continue
       if [ -n "$first" ]; then py "$t" epoch "$kind" >> "$out/rows"; fi   # PyTorch once, next to the first tier
       if [ "$tier" = avx2 ]; then   # and as it runs on an AVX2 CPU: ATen's AVX2 kernels, OpenBLAS's Haswell ones
         CORETYPE=HASWELL ATEN_CPU_CAPABILITY=avx2 py "$t" epoch "$kind" | sed 's/^{/{"tier": "avx2", /' >> "$out/rows"
@@ -83,6 +89,8 @@ tiers = list(dict.fromkeys(r["tier"] for r in rows if "tier" in r))
 bits = {r["tier"]: r["vector_bits"] for r in rows if "vector_bits" in r}
 wide = {256: "256-bit", 512: "512-bit", 128: "128-bit", 0: "scalar"}
 name = {"mlp": "MLP", "lenet": "LeNet"}
+models = {**name, "lenet-custom": "LeNet as a custom Module (F.Relu)", "lenet-custom-fused": "LeNet as a custom Module (Activation.Relu)",
+          "convnet": "two-conv net, Sequential", "convnet-custom": "two-conv net as a custom Module"}
 mib = lambda r: f"{r['peak_rss_kb'] / 1024:.0f} MiB"
 torch = [r for r in rows if r["impl"].startswith("torch")]
 ort = next((r["ort_version"] for r in rows if "ort_version" in r), "?")
@@ -93,9 +101,11 @@ print("|---|---|---|---|---|---|---|---|")
 
 def epoch(tier, kind):
     ours = min((r for r in rows if r.get("tier") == tier and r["bench"] == f"epoch-{kind}"), key=lambda r: r["median"], default=None)
-    # PyTorch at this tier where it was run there (avx2: ATEN_CPU_CAPABILITY=avx2), else at its own best
-    same = [r for r in torch if r["bench"] == f"epoch-{kind}" and r.get("tier") == tier]
-    theirs = min(same or (r for r in torch if r["bench"] == f"epoch-{kind}" and "tier" not in r), key=lambda r: r["median"], default=None)
+    # PyTorch's twin (custom models are compared with the same net in PyTorch), at this tier where it was run there
+    # (avx2: OpenBLAS's Haswell kernels), else at its own best
+    twin = kind.split("-")[0]
+    same = [r for r in torch if r["bench"] == f"epoch-{twin}" and r.get("tier") == tier]
+    theirs = min(same or (r for r in torch if r["bench"] == f"epoch-{twin}" and "tier" not in r), key=lambda r: r["median"], default=None)
     label = f"PyTorch ({tier})" if same else "PyTorch"
     return ours and dict(time=ours["median"], text=f"{ours['median']:.2f} s ({ours['threads']}t)", peak=mib(ours),
                          ref=theirs and f"{label} {theirs['median']:.2f} s ({theirs['threads']}t)",
@@ -107,7 +117,7 @@ def infer(tier, kind, batch, threads):
     return r and dict(time=r["autograd_median_ms"], text=f"{r['autograd_median_ms']:.3f} ms", peak="",
                       ref=f"ORT {r['ort_median_ms']:.3f} ms", ref_peak="", ref_time=r["ort_median_ms"])
 
-workloads = [(f"{name[k]} epoch", lambda t, k=k: epoch(t, k)) for k in name] + \
+workloads = [(f"{models[k]} epoch", lambda t, k=k: epoch(t, k)) for k in models] + \
     [(f"{name[k]} infer, batch {b}, {n}t", lambda t, k=k, b=b, n=n: infer(t, k, b, n)) for k in name for b in (1, 64, 256) for n in (1, 2)]
 for workload, get in workloads:
     found = {t: x for t in tiers if (x := get(t))}
@@ -116,6 +126,22 @@ for workload, get in workloads:
         ratio = f"{x['ref_time'] / x['time']:.2f}x" if x["ref_time"] else "-"
         vs = f"{base['time'] / x['time']:.2f}x" if base else "-"
         print(f"| {tier} ({wide[bits[tier]]}) | {workload} | {x['text']} | {x['peak']} | {x['ref'] or '-'} | {x['ref_peak'] or ''} | {ratio} | {vs} |")
+
+pairs = [("lenet-custom", "lenet"), ("lenet-custom-fused", "lenet"), ("convnet-custom", "convnet")]
+best = lambda tier, kind: min((r for r in rows if r.get("tier") == tier and r["bench"] == f"epoch-{kind}"), key=lambda r: r["median"], default=None)
+lines = []
+for tier in tiers:
+    for custom, twin in pairs:
+        c, q = best(tier, custom), best(tier, twin)
+        if c and q:
+            per = lambda r: r["allocated_bytes_last_epoch"] / r["steps_per_epoch"] / 1024
+            lines.append(f"| {tier} | {models[custom]} vs its Sequential twin | {c['median']:.2f} s vs {q['median']:.2f} s: {c['median'] / q['median']:.2f}x "
+                         f"| {per(c):.1f} KB vs {per(q):.1f} KB per step (last epoch, one-time state included): {per(c) / per(q):.2f}x | {mib(c)} vs {mib(q)} |")
+if lines:
+    print("\nCustom Modules against their Sequential twins (time, managed allocation, peak RSS)\n")
+    print("| Tier | Pair | Epoch time | Allocation | Peak RSS |")
+    print("|---|---|---|---|---|")
+    print("\n".join(lines))
 
 print("\nEpoch runs (seconds, sorted):")
 for r in rows:
