@@ -1,4 +1,4 @@
-using AutoGrad.Autograd;
+using AutoGrad.Graph;
 using AutoGrad.IO;
 using AutoGrad.Nn;
 

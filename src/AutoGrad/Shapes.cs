@@ -1,4 +1,4 @@
-using AutoGrad.Autograd;
+using AutoGrad.Graph;
 using System.Text;
 
 namespace AutoGrad;

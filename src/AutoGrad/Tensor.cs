@@ -258,7 +258,7 @@ public sealed class Tensor
         ArgumentNullException.ThrowIfNull(shape);
         if (shape.Length > MaxRank)
         {
-            throw new ArgumentException(Autograd.CallSite.Tag($"{op}: target shape {Shapes.Format(shape)} has rank {shape.Length}; AutoGrad supports rank 0..{MaxRank}."));
+            throw new ArgumentException(Graph.CallSite.Tag($"{op}: target shape {Shapes.Format(shape)} has rank {shape.Length}; AutoGrad supports rank 0..{MaxRank}."));
         }
         var result = (int[])shape.Clone();
         int inferred = -1;
@@ -269,13 +269,13 @@ public sealed class Tensor
             {
                 if (inferred >= 0)
                 {
-                    throw new ArgumentException(Autograd.CallSite.Tag($"{op}: target shape {Shapes.Format(shape)} has more than one -1."));
+                    throw new ArgumentException(Graph.CallSite.Tag($"{op}: target shape {Shapes.Format(shape)} has more than one -1."));
                 }
                 inferred = i;
             }
             else if (result[i] < 0)
             {
-                throw new ArgumentException(Autograd.CallSite.Tag($"{op}: target shape {Shapes.Format(shape)} has a negative dimension."));
+                throw new ArgumentException(Graph.CallSite.Tag($"{op}: target shape {Shapes.Format(shape)} has a negative dimension."));
             }
             else
             {
@@ -286,13 +286,13 @@ public sealed class Tensor
         {
             if (known == 0 || length % known != 0)
             {
-                throw new ArgumentException(Autograd.CallSite.Tag($"{op}: cannot reshape {Shapes.Format(from)} ({length} elements) to {Shapes.Format(shape)}."));
+                throw new ArgumentException(Graph.CallSite.Tag($"{op}: cannot reshape {Shapes.Format(from)} ({length} elements) to {Shapes.Format(shape)}."));
             }
             result[inferred] = (int)(length / known);
         }
         else if (known != length)
         {
-            throw new ArgumentException(Autograd.CallSite.Tag($"{op}: cannot reshape {Shapes.Format(from)} ({length} elements) to {Shapes.Format(shape)} ({known} elements)."));
+            throw new ArgumentException(Graph.CallSite.Tag($"{op}: cannot reshape {Shapes.Format(from)} ({length} elements) to {Shapes.Format(shape)} ({known} elements)."));
         }
         return result;
     }

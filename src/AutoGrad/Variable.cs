@@ -1,10 +1,10 @@
-using AutoGrad.Autograd;
+using AutoGrad.Graph;
 
 namespace AutoGrad;
 
 /// <summary>
 /// A node of the dynamic graph, and what users compute with (PyTorch's tensor with autograd). Every operation on
-/// variables is recorded while <see cref="GradMode.IsEnabled"/>; <see cref="Backward(Tensor?, bool)"/> then computes
+/// variables is recorded while <see cref="GradMode.IsEnabled"/>; <see cref="Backward(Tensor?, bool?, bool)"/> then computes
 /// the gradient of the output with respect to every leaf that requires one.
 /// </summary>
 public partial class Variable
@@ -58,7 +58,44 @@ public partial class Variable
     /// The accumulated gradient of a leaf after Backward (null before the first one). Backward adds to it, as in
     /// PyTorch; clear it with <see cref="ZeroGrad"/>. Interior variables keep one only after <see cref="RetainGrad"/>.
     /// </summary>
-    public Tensor? Grad { get; set; }
+    public Tensor? Grad
+    {
+        get => _grad;
+        set
+        {
+            _grad = value;
+            GradVariable = null;
+        }
+    }
+
+    private Tensor? _grad;
+
+    /// <summary>
+    /// After <c>Backward(createGraph: true)</c>: the accumulated gradient as a variable of the graph (its value is
+    /// <see cref="Grad"/>), to be differentiated again, as PyTorch's <c>x.grad</c> with a grad_fn. Null otherwise; setting
+    /// <see cref="Grad"/> clears it.
+    /// </summary>
+    public Variable? GradVariable { get; private set; }
+
+    /// <summary>Sets the gradient to a variable of a graph (the accumulation of a backward with createGraph).</summary>
+    internal void SetGradVariable(Variable gradient)
+    {
+        _grad = gradient.Value;
+        GradVariable = gradient;
+    }
+
+    /// <summary>
+    /// Drops the gradient (ZeroGrad to null): a buffer a backward handed over goes back to the pool for the next
+    /// backward to take; a gradient that is a value of a graph is left to that graph.
+    /// </summary>
+    internal void DropGrad()
+    {
+        if (GradVariable is null)
+        {
+            Buffers.BufferPool.Return(_grad);
+        }
+        Grad = null;
+    }
 
     /// <summary>Whether a gradient flows to this variable. Only leaves may change it.</summary>
     public bool RequiresGrad
@@ -101,9 +138,17 @@ public partial class Variable
     /// the gradient of some scalar with respect to it. The graph is released afterwards unless
     /// <paramref name="retainGraph"/> is true, and a second Backward through a released graph throws.
     /// </summary>
-    public void Backward(Tensor? gradient = null, bool retainGraph = false) => Engine.Backward(this, gradient, retainGraph);
+    /// <remarks>
+    /// With <paramref name="createGraph"/> the backward is itself recorded (each op's derivative written in
+    /// differentiable ops), so <see cref="GradVariable"/> can be differentiated again (a gradient penalty, a Hessian-vector
+    /// product); the graph is then kept unless <paramref name="retainGraph"/> is false, as in PyTorch. See also
+    /// <see cref="Autograd.Grad(Variable, Variable, Variable?, bool?, bool)"/>, which returns gradients rather than
+    /// accumulating them.
+    /// </remarks>
+    public void Backward(Tensor? gradient = null, bool? retainGraph = null, bool createGraph = false)
+        => Engine.Backward(this, gradient, retainGraph ?? createGraph, createGraph);
 
-    /// <summary>Backward with an implicit gradient of ones for a scalar output; see <see cref="Backward(Tensor?, bool)"/>.</summary>
+    /// <summary>Backward with an implicit gradient of ones for a scalar output; see <see cref="Backward(Tensor?, bool?, bool)"/>.</summary>
     public void Backward(bool retainGraph) => Engine.Backward(this, null, retainGraph);
 
     /// <summary>A new leaf sharing this variable's data, cut from the graph (no gradient flows through it).</summary>
@@ -114,7 +159,16 @@ public partial class Variable
     }
 
     /// <summary>Clears the accumulated gradient (sets it to zero in place, keeping the buffer).</summary>
-    public void ZeroGrad() => Grad?.AsSpan().Clear();
+    /// <remarks>A gradient that is a value of a graph (see <see cref="GradVariable"/>) is replaced by zeros, not written.</remarks>
+    public void ZeroGrad()
+    {
+        if (GradVariable is not null)
+        {
+            Grad = Tensor.Zeros(_grad!.ShapeArray);
+            return;
+        }
+        _grad?.AsSpan().Clear();
+    }
 
     /// <summary>Asks an interior variable to keep its gradient in <see cref="Grad"/> during Backward.</summary>
     public void RetainGrad()

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Numerics.Tensors;
 using System.Text;
-using AutoGrad.Autograd;
+using AutoGrad.Graph;
 
 namespace AutoGrad;
 

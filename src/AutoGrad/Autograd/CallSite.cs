@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace AutoGrad.Autograd;
+namespace AutoGrad.Graph;
 
 /// <summary>
 /// Finds the user's source line that called into AutoGrad: the first stack frame outside this assembly with file

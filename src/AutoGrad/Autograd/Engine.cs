@@ -1,6 +1,6 @@
 using AutoGrad.Buffers;
 
-namespace AutoGrad.Autograd;
+namespace AutoGrad.Graph;
 
 /// <summary>
 /// The one backward traversal: order the graph topologically with an explicit stack (deep graphs cannot overflow),
@@ -9,26 +9,18 @@ namespace AutoGrad.Autograd;
 /// </summary>
 internal static class Engine
 {
-    public static void Backward(Variable output, Tensor? gradient, bool retainGraph)
+    public static void Backward(Variable output, Tensor? gradient, bool retainGraph, bool createGraph = false)
     {
         if (!output.RequiresGrad)
         {
             throw new InvalidOperationException(CallSite.Tag(
                 "Backward: this variable does not require grad (no input had RequiresGrad = true, or it was computed under GradMode.NoGrad())."));
         }
-        if (gradient is null)
+        gradient = Seed(output, gradient, "Backward");
+        if (createGraph)
         {
-            if (output.Value.Length != 1)
-            {
-                throw new InvalidOperationException(CallSite.Tag(
-                    $"Backward: the output has shape {Shapes.Format(output.Value.Shape)}; only a single-element output has an implicit gradient. Pass the output gradient explicitly."));
-            }
-            gradient = Tensor.Ones(output.Value.ShapeArray);
-        }
-        else if (!gradient.Shape.SequenceEqual(output.Value.Shape))
-        {
-            throw new ArgumentException(CallSite.Tag(
-                $"Backward: the output gradient has shape {Shapes.Format(gradient.Shape)} but the output has shape {Shapes.Format(output.Value.Shape)}."), nameof(gradient));
+            VariableBackward.Run([output], [new Variable(gradient)], retainGraph, createGraph: true, inputs: null);
+            return;
         }
 
         using var noGrad = GradMode.NoGrad();
@@ -53,6 +45,7 @@ internal static class Engine
     /// <summary>The collections one backward pass needs, kept per thread so steady-state training allocates none of them.</summary>
     private sealed class Scratch
     {
+        public readonly List<Function> Roots = [];
         public readonly List<Function> Order = [];
         public readonly HashSet<Function> Visited = new(ReferenceEqualityComparer.Instance);
         public readonly Stack<(Function Node, int NextInput)> Stack = new();
@@ -75,6 +68,7 @@ internal static class Engine
 
         public void Clear()
         {
+            Roots.Clear();
             Order.Clear();
             Visited.Clear();
             Stack.Clear();
@@ -186,7 +180,7 @@ internal static class Engine
     }
 
     /// <summary>Runs gradient hooks in registration order; each may return a replacement of the same shape.</summary>
-    private static Tensor ApplyHooks(List<Func<Tensor, Tensor?>>? hooks, Tensor grad, string owner)
+    internal static Tensor ApplyHooks(List<Func<Tensor, Tensor?>>? hooks, Tensor grad, string owner)
     {
         if (hooks is null || hooks.Count == 0)
         {
@@ -209,37 +203,75 @@ internal static class Engine
         return grad;
     }
 
+    /// <summary>
+    /// The gradient a backward starts from: ones for a single-element output, else the caller's, which must have the
+    /// output's shape.
+    /// </summary>
+    internal static Tensor Seed(Variable output, Tensor? gradient, string op)
+    {
+        if (gradient is null)
+        {
+            if (output.Value.Length != 1)
+            {
+                throw new InvalidOperationException(CallSite.Tag(
+                    $"{op}: the output has shape {Shapes.Format(output.Value.Shape)}; only a single-element output has an implicit gradient. Pass the output gradient explicitly."));
+            }
+            return Tensor.Ones(output.Value.ShapeArray);
+        }
+        if (!gradient.Shape.SequenceEqual(output.Value.Shape))
+        {
+            throw new ArgumentException(CallSite.Tag(
+                $"{op}: the output gradient has shape {Shapes.Format(gradient.Shape)} but the output has shape {Shapes.Format(output.Value.Shape)}."), nameof(gradient));
+        }
+        return gradient;
+    }
+
     /// <summary>Nodes reachable from <paramref name="root"/>, each after every node that consumes its output.</summary>
     private static List<Function> TopologicalOrder(Function root, Scratch scratch)
     {
-        var postOrder = scratch.Order;
-        var visited = scratch.Visited;
-        var stack = scratch.Stack;
-        CheckNotReleased(root);
-        visited.Add(root);
-        stack.Push((root, 0));
-        while (stack.Count > 0)
+        scratch.Roots.Clear();
+        scratch.Roots.Add(root);
+        return TopologicalOrder(scratch.Roots, scratch.Order, scratch.Visited, scratch.Stack);
+    }
+
+    /// <summary>
+    /// Nodes reachable from <paramref name="roots"/> through inputs that need a gradient, each after every node that
+    /// consumes its output (into <paramref name="postOrder"/>, which is returned).
+    /// </summary>
+    internal static List<Function> TopologicalOrder(List<Function> roots, List<Function> postOrder, HashSet<Function> visited,
+        Stack<(Function Node, int NextInput)> stack)
+    {
+        foreach (var root in roots)
         {
-            var (node, next) = stack.Pop();
-            var inputs = node.Inputs;
-            if (next < inputs.Length)
+            if (!visited.Add(root))
             {
-                stack.Push((node, next + 1));
-                var child = inputs[next].GradFn;
-                if (child is not null && node.NeedsInputGrad[next] && visited.Add(child))
-                {
-                    CheckNotReleased(child);
-                    stack.Push((child, 0));
-                }
                 continue;
             }
-            postOrder.Add(node);
+            CheckNotReleased(root);
+            stack.Push((root, 0));
+            while (stack.Count > 0)
+            {
+                var (node, next) = stack.Pop();
+                var inputs = node.Inputs;
+                if (next < inputs.Length)
+                {
+                    stack.Push((node, next + 1));
+                    var child = inputs[next].GradFn;
+                    if (child is not null && node.NeedsInputGrad[next] && visited.Add(child))
+                    {
+                        CheckNotReleased(child);
+                        stack.Push((child, 0));
+                    }
+                    continue;
+                }
+                postOrder.Add(node);
+            }
         }
         postOrder.Reverse();
         return postOrder;
     }
 
-    private static void CheckNotReleased(Function node)
+    internal static void CheckNotReleased(Function node)
     {
         if (node.Released)
         {
@@ -251,7 +283,12 @@ internal static class Engine
 
     private static void AccumulateIntoLeaf(Variable leaf, Tensor grad, GradientBuffers buffers)
     {
-        if (leaf.Grad is null)
+        if (leaf.GradVariable is not null)
+        {
+            // the gradient is a value of a graph (Backward(createGraph: true)): never written in place
+            leaf.Grad = TensorMath.Add(leaf.Grad!, grad);
+        }
+        else if (leaf.Grad is null)
         {
             // The leaf owns its gradient, so later passes may add into it in place: a buffer only this pass holds is
             // handed over, anything else is copied.

@@ -1,4 +1,4 @@
-namespace AutoGrad.Autograd;
+namespace AutoGrad.Graph;
 
 /// <summary>
 /// A node of the graph: one differentiable operation. Each subclass computes its forward in a static <c>Apply</c>
@@ -106,6 +106,25 @@ internal abstract class Function
     /// <paramref name="inputGrads"/>. A gradient may have the broadcast shape; the engine sums it to the input's shape.
     /// </summary>
     internal abstract void Backward(Tensor grad, Tensor?[] inputGrads);
+
+    /// <summary>
+    /// The same vector-Jacobian product written in differentiable ops on variables, for a backward that builds a graph
+    /// of its own (<c>createGraph: true</c>), so the gradient can be differentiated again. Saved inputs are read as
+    /// <see cref="Inputs"/> (the variables themselves) and a saved output as <see cref="OutputVariable"/>, so the
+    /// derivative of the formula reaches them. An op that has no such formula says why in <see cref="NotTwiceDifferentiable"/>.
+    /// </summary>
+    internal virtual void BackwardGraph(Variable grad, Variable?[] inputGrads)
+        => throw new NotSupportedException(CallSite.Tag(
+            $"Backward(createGraph: true): {Name} {NotTwiceDifferentiable ?? "has no differentiable backward"}; a gradient through it cannot be differentiated again."));
+
+    /// <summary>Why this op's backward cannot be differentiated (null when it can); shown by <see cref="BackwardGraph"/>.</summary>
+    private protected virtual string? NotTwiceDifferentiable => null;
+
+    /// <summary>The output of this node as a variable of the graph, for a differentiable backward that reads it.</summary>
+    private protected Variable OutputVariable(Tensor output) => new(output, this);
+
+    /// <summary>A tensor of a backward formula that no gradient flows to (a mask, a sign, counts).</summary>
+    private protected static Variable Constant(Tensor value) => new(value);
 
     /// <summary>Drops saved tensors; called once the node has done its backward (unless the graph is retained).</summary>
     protected virtual void ReleaseSaved()

@@ -6,7 +6,7 @@ namespace AutoGrad.Buffers;
 /// full garbage collections. Tensors hold their buffer through a <see cref="Storage"/> (the storage model: who owns a
 /// buffer, when it goes back, and the guard that makes a recycled tensor throw). A buffer goes back only where its last
 /// reader is known: scratch when the op is done, gradients when the engine has consumed them
-/// (<see cref="Autograd.Engine"/>), intermediate activations when the node that produced them is released. Anything
+/// (<see cref="Graph.Engine"/>), intermediate activations when the node that produced them is released. Anything
 /// else is left to the GC, so no tensor ever needs Dispose. Buffers are not cleared on rent.
 /// </summary>
 internal static class BufferPool

@@ -180,3 +180,59 @@ internal static class Erf
         return Math.Sign(x) * (1 - erfc);
     }
 }
+
+// Second derivatives, g * f''(x), for the backward of a backward (createGraph): the derivative of f'(x) * grad with
+// respect to x.
+
+/// <summary>g * 0: the second derivative of a piecewise-linear activation (LeakyReLU) away from its kink.</summary>
+internal readonly struct ZeroSecondMap : IBinaryMap
+{
+    public float Invoke(float grad, float x) => 0f;
+    public Vector<float> Invoke(Vector<float> grad, Vector<float> x) => Vector<float>.Zero;
+}
+
+/// <summary>elu'': 0 if x &gt; 0 else g * alpha * e^x.</summary>
+internal readonly struct EluSecondMap(float alpha) : IBinaryMap
+{
+    public float Invoke(float grad, float x) => x > 0 ? 0f : grad * alpha * MathF.Exp(x);
+    public Vector<float> Invoke(Vector<float> grad, Vector<float> x) => Lanes.Apply(this, grad, x);
+}
+
+/// <summary>softplus'': g * beta * s (1 - s) with s = sigmoid(beta x); 0 in the linear regime.</summary>
+internal readonly struct SoftplusSecondMap(float beta, float threshold) : IBinaryMap
+{
+    public float Invoke(float grad, float x)
+    {
+        if (x * beta > threshold)
+        {
+            return 0f;
+        }
+        float s = 1f / (1f + MathF.Exp(-x * beta));
+        return grad * beta * s * (1f - s);
+    }
+
+    public Vector<float> Invoke(Vector<float> grad, Vector<float> x) => Lanes.Apply(this, grad, x);
+}
+
+/// <summary>gelu'', exact: g * phi(x) * (2 - x^2).</summary>
+internal readonly struct GeluSecondMap : IBinaryMap
+{
+    public float Invoke(float grad, float x) => grad * 0.3989422804014327f * MathF.Exp(-0.5f * x * x) * (2f - x * x);
+    public Vector<float> Invoke(Vector<float> grad, Vector<float> x) => Lanes.Apply(this, grad, x);
+}
+
+/// <summary>gelu'', tanh approximation: g * (1 - t^2) (u' - x t u'^2 + x u'' / 2), u = sqrt(2/pi) (x + 0.044715 x^3), t = tanh u.</summary>
+internal readonly struct GeluTanhSecondMap : IBinaryMap
+{
+    public float Invoke(float grad, float x)
+    {
+        const float Beta = 0.7978845608028654f, Kappa = 0.044715f;
+        float x2 = x * x;
+        float t = MathF.Tanh(Beta * (x + Kappa * x2 * x));
+        float u1 = Beta * (1f + 3f * Kappa * x2);
+        float u2 = 6f * Beta * Kappa * x;
+        return grad * (1f - t * t) * (u1 - x * t * u1 * u1 + 0.5f * x * u2);
+    }
+
+    public Vector<float> Invoke(Vector<float> grad, Vector<float> x) => Lanes.Apply(this, grad, x);
+}

@@ -323,8 +323,7 @@ public abstract class Module
         {
             if (setToNull)
             {
-                Buffers.BufferPool.Return(parameter.Grad); // as Optimizer.ZeroGrad: the next backward reuses it
-                parameter.Grad = null;
+                parameter.DropGrad(); // as Optimizer.ZeroGrad: the next backward reuses the buffer
             }
             else
             {

@@ -1,5 +1,5 @@
 using System.Numerics.Tensors;
-using AutoGrad.Autograd;
+using AutoGrad.Graph;
 using AutoGrad.Kernels;
 
 namespace AutoGrad.Ops;
@@ -22,6 +22,10 @@ internal sealed class Relu : Function
         inputGrads[0] = TensorMath.Map(default(ReluBackwardMap), grad, _result!, Name);
     }
 
+    // self: grad * (result > 0), a constant mask (ReLU's second derivative is zero)
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+        => inputGrads[0] = Mul.Apply(grad, Constant(TensorMath.Map(default(ReluBackwardMap), Tensor.Ones(_result!.ShapeArray), _result!, Name)));
+
     protected override void ReleaseSaved() => _result = null;
 }
 
@@ -41,6 +45,12 @@ internal sealed class Tanh : Function
     {
         // self: grad * (1 - result^2)
         inputGrads[0] = TensorMath.Map(default(TanhBackwardMap), grad, _result!, Name);
+    }
+
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+    {
+        var y = OutputVariable(_result!);
+        inputGrads[0] = Mul.Apply(grad, RSubScalar.Apply(Mul.Apply(y, y), 1f));
     }
 
     protected override void ReleaseSaved() => _result = null;
@@ -63,6 +73,12 @@ internal sealed class Sigmoid : Function
     {
         // self: grad * result * (1 - result)
         inputGrads[0] = TensorMath.Map(default(SigmoidBackwardMap), grad, _result!, Name);
+    }
+
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+    {
+        var y = OutputVariable(_result!);
+        inputGrads[0] = Mul.Apply(grad, Mul.Apply(y, RSubScalar.Apply(y, 1f)));
     }
 
     protected override void ReleaseSaved() => _result = null;

@@ -1,5 +1,5 @@
 using System.Numerics.Tensors;
-using AutoGrad.Autograd;
+using AutoGrad.Graph;
 
 namespace AutoGrad.Ops;
 
@@ -16,6 +16,8 @@ internal sealed class Add : Function
         inputGrads[0] = grad;
         inputGrads[1] = grad;
     }
+
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => (inputGrads[0], inputGrads[1]) = (grad, grad);
 }
 
 internal sealed class Sub : Function
@@ -31,6 +33,8 @@ internal sealed class Sub : Function
             inputGrads[1] = TensorMath.Unary(grad, static (g, d) => TensorPrimitives.Negate(g, d));
         }
     }
+
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => (inputGrads[0], inputGrads[1]) = (grad, Neg.Apply(grad));
 }
 
 internal sealed class Mul : Function
@@ -53,6 +57,12 @@ internal sealed class Mul : Function
         {
             inputGrads[1] = TensorMath.Multiply(grad, _x!);
         }
+    }
+
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+    {
+        inputGrads[0] = NeedsInputGrad[0] ? Apply(grad, Inputs[1]) : null;
+        inputGrads[1] = NeedsInputGrad[1] ? Apply(grad, Inputs[0]) : null;
     }
 
     protected override void ReleaseSaved() => (_x, _y) = (null, null);
@@ -86,6 +96,14 @@ internal sealed class Div : Function
         }
     }
 
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+    {
+        // other: -grad * self / other^2, written on the inputs (not the output) so it differentiates to PyTorch's
+        var (x, y) = (Inputs[0], Inputs[1]);
+        inputGrads[0] = NeedsInputGrad[0] ? Apply(grad, y) : null;
+        inputGrads[1] = NeedsInputGrad[1] ? Neg.Apply(Apply(Mul.Apply(grad, x), Mul.Apply(y, y))) : null;
+    }
+
     protected override void ReleaseSaved() => (_y, _result) = (null, null);
 }
 
@@ -99,6 +117,8 @@ internal sealed class Neg : Function
         // self: -grad
         inputGrads[0] = TensorMath.Unary(grad, static (g, d) => TensorPrimitives.Negate(g, d));
     }
+
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = Apply(grad);
 }
 
 /// <summary>x + s for a constant s.</summary>
@@ -120,6 +140,8 @@ internal sealed class AddScalar : Function
         // self: grad
         inputGrads[0] = grad;
     }
+
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = grad;
 }
 
 /// <summary>s - x for a constant s.</summary>
@@ -137,6 +159,8 @@ internal sealed class RSubScalar : Function
         // self: -grad
         inputGrads[0] = TensorMath.Unary(grad, static (g, d) => TensorPrimitives.Negate(g, d));
     }
+
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = Neg.Apply(grad);
 }
 
 /// <summary>x * s for a constant s.</summary>
@@ -153,6 +177,8 @@ internal sealed class MulScalar : Function
         // self: grad * s
         inputGrads[0] = TensorMath.Multiply(grad, _s);
     }
+
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = Apply(grad, _s);
 }
 
 /// <summary>x / s for a constant s (divides, rather than multiplying by 1/s, to round exactly as PyTorch).</summary>
@@ -174,6 +200,8 @@ internal sealed class DivScalar : Function
         TensorPrimitives.Divide(grad.AsReadOnlySpan(), _s, result.AsSpan());
         inputGrads[0] = result;
     }
+
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = Apply(grad, _s);
 }
 
 /// <summary>s / x for a constant s.</summary>
@@ -182,12 +210,13 @@ internal sealed class RDivScalar : Function
     private protected override SavedTensors Saves => SavedTensors.Input0 | SavedTensors.Output;
 
     private Tensor? _x, _result;
+    private float _s;
 
     public static Variable Apply(Variable x, float s)
     {
         var result = Tensor.EmptyOwned((int[])x.Value.ShapeArray.Clone());
         TensorPrimitives.Divide(s, x.Value.AsReadOnlySpan(), result.AsSpan());
-        return new RDivScalar { _x = x.Value, _result = result }.Record(result, x);
+        return new RDivScalar { _x = x.Value, _result = result, _s = s }.Record(result, x);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
@@ -196,6 +225,13 @@ internal sealed class RDivScalar : Function
         var g = TensorMath.Divide(TensorMath.Multiply(grad, _result!), _x!);
         TensorPrimitives.Negate(g.AsReadOnlySpan(), g.AsSpan());
         inputGrads[0] = g;
+    }
+
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+    {
+        // self: -grad * s / self^2
+        var x = Inputs[0];
+        inputGrads[0] = Neg.Apply(Div.Apply(MulScalar.Apply(grad, _s), Mul.Apply(x, x)));
     }
 
     protected override void ReleaseSaved() => (_x, _result) = (null, null);

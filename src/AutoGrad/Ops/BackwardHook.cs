@@ -1,4 +1,4 @@
-using AutoGrad.Autograd;
+using AutoGrad.Graph;
 
 namespace AutoGrad.Ops;
 
@@ -22,4 +22,8 @@ internal sealed class BackwardHook : Function
         Buffers.BufferPool.Untrack(result.Storage);
         inputGrads[0] = result;
     }
+
+    // the callback sees the gradient's value; a replacement enters the gradient's graph as a constant
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+        => inputGrads[0] = _callback(grad.Value) is { } replaced && !ReferenceEquals(replaced, grad.Value) ? Constant(replaced) : grad;
 }

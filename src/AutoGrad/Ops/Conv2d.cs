@@ -1,5 +1,5 @@
 using System.Numerics.Tensors;
-using AutoGrad.Autograd;
+using AutoGrad.Graph;
 using AutoGrad.Buffers;
 using AutoGrad.Kernels;
 

@@ -1,4 +1,4 @@
-using AutoGrad.Autograd;
+using AutoGrad.Graph;
 using AutoGrad.Kernels;
 
 namespace AutoGrad.Ops;
@@ -36,6 +36,9 @@ internal sealed class Select : Function
         Layout.ScatterAdd(grad.AsReadOnlySpan(), outer, size, inner, _indices, g.AsSpan());
         inputGrads[0] = g;
     }
+
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+        => inputGrads[0] = IndexAdd.Apply(grad, _inputShape, _dim, _indices);
 
     internal static (int Outer, int Size, int Inner) Split(ReadOnlySpan<int> shape, int dim)
     {
@@ -99,6 +102,16 @@ internal sealed class Concat : Function
         }
     }
 
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+    {
+        int offset = 0;
+        for (int i = 0; i < _sizes.Length; i++)
+        {
+            inputGrads[i] = NeedsInputGrad[i] ? Select.Apply(grad, _dim, Range(offset, _sizes[i]), "Slice") : null;
+            offset += _sizes[i];
+        }
+    }
+
     private static int[] Range(int start, int count)
     {
         var r = new int[count];
@@ -108,4 +121,35 @@ internal sealed class Concat : Function
         }
         return r;
     }
+}
+
+/// <summary>
+/// zeros(shape).index_add(dim, indices, source): the gradient of a <see cref="Select"/> as a node of its own (made by a
+/// backward with createGraph); its own gradient selects the same entries again.
+/// </summary>
+internal sealed class IndexAdd : Function
+{
+    private int _dim;
+    private int[] _indices = [];
+
+    public static Variable Apply(Variable source, int[] shape, int dim, int[] indices)
+    {
+        var (outer, size, inner) = Select.Split(shape, dim);
+        var result = Tensor.ZerosOwned((int[])shape.Clone());
+        Layout.ScatterAdd(source.Value.AsReadOnlySpan(), outer, size, inner, indices, result.AsSpan());
+        return new IndexAdd { _dim = dim, _indices = indices }.Record(result, source);
+    }
+
+    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
+    {
+        // source: grad.index_select(dim, indices)
+        var (outer, size, inner) = Select.Split(grad.Shape, _dim);
+        var shape = (int[])grad.ShapeArray.Clone();
+        shape[_dim] = _indices.Length;
+        var g = Tensor.EmptyOwned(shape);
+        Layout.Gather(grad.AsReadOnlySpan(), outer, size, inner, _indices, g.AsSpan());
+        inputGrads[0] = g;
+    }
+
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = Select.Apply(grad, _dim, _indices, "IndexSelect");
 }

@@ -1,4 +1,4 @@
-using AutoGrad.Autograd;
+using AutoGrad.Graph;
 using AutoGrad.Kernels;
 
 namespace AutoGrad.Ops;
@@ -79,6 +79,20 @@ internal sealed class Linear : Function
         if (inputGrads.Length > 2 && NeedsInputGrad[2])
         {
             inputGrads[2] = TensorMath.Sum(grad, [0], keepDim: false);
+        }
+    }
+
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+    {
+        // the fused ReLU's mask is a constant (its second derivative is zero)
+        var g = _activated is null
+            ? grad
+            : Mul.Apply(grad, Constant(TensorMath.Map(default(ReluBackwardMap), Tensor.Ones(_activated.ShapeArray), _activated, Name)));
+        inputGrads[0] = NeedsInputGrad[0] ? MatMul.Apply(g, Inputs[1]) : null;
+        inputGrads[1] = NeedsInputGrad[1] ? MatMul.Apply(MatMul.Transposed(g), Inputs[0]) : null;
+        if (inputGrads.Length > 2)
+        {
+            inputGrads[2] = NeedsInputGrad[2] ? Sum.Apply(g, [0], keepDim: false) : null;
         }
     }
 

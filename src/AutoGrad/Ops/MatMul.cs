@@ -1,4 +1,4 @@
-using AutoGrad.Autograd;
+using AutoGrad.Graph;
 
 namespace AutoGrad.Ops;
 
@@ -36,6 +36,24 @@ internal sealed class MatMul : Function
         {
             inputGrads[1] = TensorMath.MatMul(_x!, grad, transX: true, transY: false);
         }
+    }
+
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+    {
+        inputGrads[0] = NeedsInputGrad[0] ? Apply(grad, Transposed(Inputs[1])) : null;
+        inputGrads[1] = NeedsInputGrad[1] ? Apply(Transposed(Inputs[0]), grad) : null;
+    }
+
+    /// <summary>x with its last two dims swapped.</summary>
+    internal static Variable Transposed(Variable x)
+    {
+        var permutation = new int[x.Rank];
+        for (int d = 0; d < permutation.Length; d++)
+        {
+            permutation[d] = d;
+        }
+        (permutation[^1], permutation[^2]) = (permutation[^2], permutation[^1]);
+        return Permute.Apply(x, permutation);
     }
 
     protected override void ReleaseSaved() => (_x, _y) = (null, null);

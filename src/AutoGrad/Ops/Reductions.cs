@@ -1,4 +1,4 @@
-using AutoGrad.Autograd;
+using AutoGrad.Graph;
 using AutoGrad.Kernels;
 
 namespace AutoGrad.Ops;
@@ -21,6 +21,9 @@ internal sealed class Sum : Function
         // self: grad expanded back over the reduced dims
         inputGrads[0] = TensorMath.Expand(grad.WithShape(_keptShape), _inputShape);
     }
+
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+        => inputGrads[0] = ExpandTo.Apply(Reshape.Apply(grad, _keptShape), _inputShape);
 }
 
 /// <summary>
@@ -64,6 +67,14 @@ internal sealed class Extremum : Function
         var count = TensorMath.Sum(mask, ReducedDims(), keepDim: true);
         var share = TensorMath.Divide(grad.WithShape(_keptResult!.ShapeArray), count);
         inputGrads[0] = TensorMath.Multiply(mask, share);
+    }
+
+    // the mask of the extreme entries and their count are constant almost everywhere (away from ties)
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+    {
+        var mask = TensorMath.Map(default(EqualMaskMap), _x!, _keptResult!, Name);
+        var share = Div.Apply(Reshape.Apply(grad, _keptResult!.ShapeArray), Constant(TensorMath.Sum(mask, ReducedDims(), keepDim: true)));
+        inputGrads[0] = Mul.Apply(Constant(mask), share);
     }
 
     private int[] ReducedDims()

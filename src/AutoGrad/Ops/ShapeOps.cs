@@ -1,4 +1,4 @@
-using AutoGrad.Autograd;
+using AutoGrad.Graph;
 
 namespace AutoGrad.Ops;
 
@@ -21,6 +21,8 @@ internal sealed class Reshape : Function
         // self: grad.reshape(self.shape)
         inputGrads[0] = grad.WithShape(_inputShape);
     }
+
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = Apply(grad, _inputShape);
 }
 
 /// <summary>Reorders dims: output dim d is input dim permutation[d] (validated by the caller).</summary>
@@ -36,11 +38,18 @@ internal sealed class Permute : Function
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
     {
         // self: grad.permute(inverse(permutation))
+        inputGrads[0] = TensorMath.Permute(grad, Inverse());
+    }
+
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = Apply(grad, Inverse());
+
+    private int[] Inverse()
+    {
         var inverse = new int[_permutation.Length];
         for (int d = 0; d < inverse.Length; d++)
         {
             inverse[_permutation[d]] = d;
         }
-        inputGrads[0] = TensorMath.Permute(grad, inverse);
+        return inverse;
     }
 }

@@ -1,5 +1,5 @@
 using System.Numerics.Tensors;
-using AutoGrad.Autograd;
+using AutoGrad.Graph;
 using AutoGrad.Kernels;
 
 namespace AutoGrad.Ops;
@@ -22,6 +22,8 @@ internal sealed class Exp : Function
         inputGrads[0] = TensorMath.Multiply(grad, _result!);
     }
 
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = Mul.Apply(grad, OutputVariable(_result!));
+
     protected override void ReleaseSaved() => _result = null;
 }
 
@@ -39,6 +41,8 @@ internal sealed class Log : Function
         // self: grad / self
         inputGrads[0] = TensorMath.Divide(grad, _x!);
     }
+
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = Div.Apply(grad, Inputs[0]);
 
     protected override void ReleaseSaved() => _x = null;
 }
@@ -64,6 +68,11 @@ internal sealed class Pow : Function
         inputGrads[0] = TensorMath.Map(new PowBackwardMap(_exponent), grad, _x!, Name);
     }
 
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+        => inputGrads[0] = _exponent == 0f
+            ? MulScalar.Apply(grad, 0f)
+            : Mul.Apply(grad, MulScalar.Apply(Apply(Inputs[0], _exponent - 1f), _exponent));
+
     protected override void ReleaseSaved() => _x = null;
 }
 
@@ -87,6 +96,9 @@ internal sealed class Sqrt : Function
         inputGrads[0] = g;
     }
 
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+        => inputGrads[0] = Div.Apply(grad, MulScalar.Apply(OutputVariable(_result!), 2f));
+
     protected override void ReleaseSaved() => _result = null;
 }
 
@@ -104,6 +116,10 @@ internal sealed class Abs : Function
         // self: grad * sign(self)
         inputGrads[0] = TensorMath.Map(default(AbsBackwardMap), grad, _x!, Name);
     }
+
+    // self: grad * sign(self); the sign is constant almost everywhere
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+        => inputGrads[0] = Mul.Apply(grad, Constant(TensorMath.Map(default(AbsBackwardMap), Tensor.Ones(_x!.ShapeArray), _x!, Name)));
 
     protected override void ReleaseSaved() => _x = null;
 }
@@ -130,6 +146,10 @@ internal sealed class Clamp : Function
         // self: grad * (min <= self <= max)
         inputGrads[0] = TensorMath.Map(new ClampBackwardMap(_min, _max), grad, _x!, Name);
     }
+
+    // self: grad * (min <= self <= max), a constant mask
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+        => inputGrads[0] = Mul.Apply(grad, Constant(TensorMath.Map(new ClampBackwardMap(_min, _max), Tensor.Ones(_x!.ShapeArray), _x!, Name)));
 
     protected override void ReleaseSaved() => _x = null;
 }

@@ -75,8 +75,7 @@ public abstract class Optimizer
                 {
                     // the pooled buffer a backward handed over goes back, for the next backward to take (a gradient
                     // the caller kept past this throws when read; Clone() it to keep it)
-                    Buffers.BufferPool.Return(p.Grad);
-                    p.Grad = null;
+                    p.DropGrad();
                 }
                 else
                 {

@@ -110,6 +110,29 @@ public sealed class GradCheckTests
         Assert.IsNotEmpty(report.Inputs);
     }
 
+    /// <summary>
+    /// The same rows, one order higher: the backward recorded with createGraph must itself have the right gradients
+    /// (PyTorch's gradgradcheck), with respect to the inputs and to the output gradient.
+    /// </summary>
+    [TestMethod]
+    [DynamicData(nameof(RowNames))]
+    public void SecondDerivativesMatchCentralDifferences(string row)
+    {
+        var (function, inputs, options) = Rows[row];
+        var generator = new Generator(TestUtil.StableSeed(row));
+        var report = GradGradCheck.Run(function, inputs(generator), options);
+        Assert.IsTrue(report.Passed, $"{row}: {report}");
+    }
+
+    [TestMethod]
+    public void GradGradCheckDetectsAWrongSecondDerivative()
+    {
+        // x * x * detach(x): the recorded gradient 2 x detach(x) has derivative 2x, its values change as 4x
+        var x = new Variable(Tensor.FromArray([0.5f, 1f, 1.5f]), requiresGrad: true);
+        var report = GradGradCheck.Run(a => a[0] * a[0] * a[0].Detach(), [x]);
+        Assert.IsFalse(report.Passed, report.ToString());
+    }
+
     [TestMethod]
     public void GradCheckDetectsAWrongGradient()
     {

@@ -73,6 +73,36 @@ public sealed class NnGradCheckTests
         Assert.IsTrue(report.Passed, $"{row}: {report}");
     }
 
+    /// <summary>The same rows one order higher (PyTorch's gradgradcheck); see GradCheckTests.</summary>
+    [TestMethod]
+    [DynamicData(nameof(SecondOrderRowNames))]
+    public void SecondDerivativesMatchCentralDifferences(string row)
+    {
+        var (function, inputs) = Rows[row];
+        var generator = new Generator(TestUtil.StableSeed(row));
+        var report = GradGradCheck.Run(function, inputs(generator));
+        Assert.IsTrue(report.Passed, $"{row}: {report}");
+    }
+
+    // Rows whose ops have no differentiable backward yet (work in progress, issue 17): convolution and pooling ...
+    private static readonly HashSet<string> PendingConvolution =
+    [
+        "conv2d/basic", "conv2d/stride2_pad1", "conv2d/pad2_no_bias", "conv2d/non_square", "conv2d/dilation2", "conv2d/1x1", "conv2d/unbatched",
+        "max_pool2d/2x2", "max_pool2d/3x3_s2_p1", "max_pool2d/overlapping", "max_pool2d/after_relu_2x2", "max_pool2d/after_relu_3x3_s2_p1",
+        "conv2d/relu_max_pool2d_fused", "max_pool2d/non_square", "avg_pool2d/2x2", "avg_pool2d/3x3_s2_p1", "avg_pool2d/non_square", "lenet_like",
+    ];
+
+    // ... and softmax and the losses
+    private static readonly HashSet<string> PendingLosses =
+    [
+        "softmax/last", "softmax/middle", "log_softmax/last", "log_softmax/first", "cross_entropy/mean", "cross_entropy/sum_smoothing",
+        "cross_entropy/none_ignore", "cross_entropy/probabilities", "nll_loss", "bce/mean", "bce/none", "bce/target_grad",
+        "bce_with_logits/mean", "bce_with_logits/sum", "lenet_like",
+    ];
+
+    public static IEnumerable<object[]> SecondOrderRowNames
+        => Rows.Keys.Where(k => !PendingConvolution.Contains(k) && !PendingLosses.Contains(k)).Select(k => new object[] { k });
+
     [TestMethod]
     public void MaxPoolGivesTiedGradientToTheFirstMaximum()
     {
