@@ -333,13 +333,13 @@ public static partial class F
 
     /// <summary>x for x &gt; 0, slope * x otherwise.</summary>
     public static Variable LeakyRelu(Variable x, float negativeSlope = 0.01f)
-        => ElementwiseActivation<LeakyReluMap, LeakyReluBackwardMap, ZeroSecondMap>.Apply(NotNull(x), new(negativeSlope), new(negativeSlope), default, "LeakyRelu",
+        => MappedActivation<LeakyReluMap, LeakyReluBackwardMap, ZeroSecondMap>.Apply(NotNull(x), new(negativeSlope), new(negativeSlope), default, "LeakyRelu",
             new Dictionary<string, object> { ["alpha"] = negativeSlope });
 
     /// <summary>x * Phi(x), exactly (erf) or with the tanh approximation.</summary>
     public static Variable Gelu(Variable x, GeluApproximation approximate = GeluApproximation.None) => approximate == GeluApproximation.Tanh
-        ? ElementwiseActivation<GeluTanhMap, GeluTanhBackwardMap, GeluTanhSecondMap>.Apply(NotNull(x), default, default, default, "Gelu", new Dictionary<string, object> { ["approximate"] = "tanh" })
-        : ElementwiseActivation<GeluMap, GeluBackwardMap, GeluSecondMap>.Apply(NotNull(x), default, default, default, "Gelu", new Dictionary<string, object> { ["approximate"] = "none" });
+        ? MappedActivation<GeluTanhMap, GeluTanhBackwardMap, GeluTanhSecondMap>.Apply(NotNull(x), default, default, default, "Gelu", new Dictionary<string, object> { ["approximate"] = "tanh" })
+        : MappedActivation<GeluMap, GeluBackwardMap, GeluSecondMap>.Apply(NotNull(x), default, default, default, "Gelu", new Dictionary<string, object> { ["approximate"] = "none" });
 
     /// <summary>log(1 + e^(beta x)) / beta, linear (x) where beta x &gt; threshold.</summary>
     public static Variable Softplus(Variable x, float beta = 1f, float threshold = 20f)
@@ -348,13 +348,13 @@ public static partial class F
         {
             throw new ArgumentOutOfRangeException(nameof(beta), CallSite.Tag($"Softplus: beta must be positive and threshold a number; got beta={beta}, threshold={threshold}."));
         }
-        return ElementwiseActivation<SoftplusMap, SoftplusBackwardMap, SoftplusSecondMap>.Apply(NotNull(x), new(beta, threshold), new(beta, threshold), new(beta, threshold), "Softplus",
+        return MappedActivation<SoftplusMap, SoftplusBackwardMap, SoftplusSecondMap>.Apply(NotNull(x), new(beta, threshold), new(beta, threshold), new(beta, threshold), "Softplus",
             new Dictionary<string, object> { ["beta"] = beta, ["threshold"] = threshold });
     }
 
     /// <summary>x for x &gt; 0, alpha (e^x - 1) otherwise.</summary>
     public static Variable Elu(Variable x, float alpha = 1f)
-        => ElementwiseActivation<EluMap, EluBackwardMap, EluSecondMap>.Apply(NotNull(x), new(alpha), new(alpha), new(alpha), "Elu", new Dictionary<string, object> { ["alpha"] = alpha });
+        => MappedActivation<EluMap, EluBackwardMap, EluSecondMap>.Apply(NotNull(x), new(alpha), new(alpha), new(alpha), "Elu", new Dictionary<string, object> { ["alpha"] = alpha });
 
     /// <summary>Returns x unchanged.</summary>
     public static Variable Identity(Variable x) => NotNull(x);

@@ -4,82 +4,81 @@ using AutoGrad.Kernels;
 
 namespace AutoGrad.Ops;
 
-internal sealed class Relu : Function
+// Activations as pointwise ops (see Pointwise.cs). ReLU, tanh and sigmoid differentiate from their output; the
+// others (LeakyReLU, ELU, Softplus, GELU) from their input, with fused maps from Kernels/ActivationMaps.cs.
+
+internal readonly struct Relu : IPointwiseOp
 {
-    private protected override SavedTensors Saves => SavedTensors.Output;
+    public static Variable Apply(Variable x) => Pointwise<Relu>.Apply(x, default);
 
-    private Tensor? _result;
+    public string Name => "Relu";
+    public PointwiseSaves Saves => PointwiseSaves.Output;
+    public IReadOnlyDictionary<string, object> Attributes => Function.NoAttributes;
 
-    public static Variable Apply(Variable x)
-    {
-        var result = TensorMath.Unary(x.Value, static (s, d) => TensorPrimitives.Max(s, 0f, d));
-        return new Relu { _result = result }.Record(result, x);
-    }
+    public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Max(x, 0f, y);
 
-    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
-    {
-        // self: grad * (result > 0)
-        inputGrads[0] = TensorMath.Map(default(ReluBackwardMap), grad, _result!, Name);
-    }
+    // self: grad * (result > 0)
+    public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => TensorMath.Map(default(ReluBackwardMap), grad, y!, Name);
 
-    // self: grad * (result > 0), a constant mask (ReLU's second derivative is zero)
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
-        => inputGrads[0] = Mul.Apply(grad, Constant(TensorMath.Map(default(ReluBackwardMap), Tensor.Ones(_result!.ShapeArray), _result!, Name)));
-
-    protected override void ReleaseSaved() => _result = null;
+    // a constant mask: ReLU's second derivative is zero
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => Pointwise.TimesConstantDerivative(grad, y!.Value, default(ReluBackwardMap), Name);
 }
 
-internal sealed class Tanh : Function
+internal readonly struct Tanh : IPointwiseOp
 {
-    private protected override SavedTensors Saves => SavedTensors.Output;
+    public static Variable Apply(Variable x) => Pointwise<Tanh>.Apply(x, default);
 
-    private Tensor? _result;
+    public string Name => "Tanh";
+    public PointwiseSaves Saves => PointwiseSaves.Output;
+    public IReadOnlyDictionary<string, object> Attributes => Function.NoAttributes;
 
-    public static Variable Apply(Variable x)
-    {
-        var result = TensorMath.Unary(x.Value, static (s, d) => TensorPrimitives.Tanh(s, d));
-        return new Tanh { _result = result }.Record(result, x);
-    }
+    public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Tanh(x, y);
 
-    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
-    {
-        // self: grad * (1 - result^2)
-        inputGrads[0] = TensorMath.Map(default(TanhBackwardMap), grad, _result!, Name);
-    }
+    // self: grad * (1 - result^2)
+    public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => TensorMath.Map(default(TanhBackwardMap), grad, y!, Name);
 
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
-    {
-        var y = OutputVariable(_result!);
-        inputGrads[0] = Mul.Apply(grad, RSubScalar.Apply(Mul.Apply(y, y), 1f));
-    }
-
-    protected override void ReleaseSaved() => _result = null;
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => Mul.Apply(grad, RSubScalar.Apply(Mul.Apply(y!, y!), 1f));
 }
 
 /// <summary>1 / (1 + e^-x); exp overflows only to +Inf, giving exactly 0, so large |x| stays finite and NaN-free.</summary>
-internal sealed class Sigmoid : Function
+internal readonly struct Sigmoid : IPointwiseOp
 {
-    private protected override SavedTensors Saves => SavedTensors.Output;
+    public static Variable Apply(Variable x) => Pointwise<Sigmoid>.Apply(x, default);
 
-    private Tensor? _result;
+    public string Name => "Sigmoid";
+    public PointwiseSaves Saves => PointwiseSaves.Output;
+    public IReadOnlyDictionary<string, object> Attributes => Function.NoAttributes;
 
-    public static Variable Apply(Variable x)
-    {
-        var result = TensorMath.Unary(x.Value, static (s, d) => TensorPrimitives.Sigmoid(s, d));
-        return new Sigmoid { _result = result }.Record(result, x);
-    }
+    public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Sigmoid(x, y);
 
-    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
-    {
-        // self: grad * result * (1 - result)
-        inputGrads[0] = TensorMath.Map(default(SigmoidBackwardMap), grad, _result!, Name);
-    }
+    // self: grad * result * (1 - result)
+    public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => TensorMath.Map(default(SigmoidBackwardMap), grad, y!, Name);
 
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
-    {
-        var y = OutputVariable(_result!);
-        inputGrads[0] = Mul.Apply(grad, Mul.Apply(y, RSubScalar.Apply(y, 1f)));
-    }
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => Mul.Apply(grad, Mul.Apply(y!, RSubScalar.Apply(y!, 1f)));
+}
 
-    protected override void ReleaseSaved() => _result = null;
+/// <summary>
+/// An activation whose forward and derivatives are fused kernels of x alone (LeakyReLU, ELU, Softplus, GELU): forward
+/// f, backward grad * f'(x), and second(g, x) = g * f''(x). Its differentiable backward is an
+/// <see cref="ActivationGradient{TBackward, TSecond}"/> node, whose own backward uses the second derivative.
+/// </summary>
+internal readonly struct MappedActivation<TForward, TBackward, TSecond>(TForward forward, TBackward backward, TSecond second, string name,
+    IReadOnlyDictionary<string, object> attributes) : IPointwiseOp
+    where TForward : struct, IUnaryMap
+    where TBackward : struct, IBinaryMap
+    where TSecond : struct, IBinaryMap
+{
+    public static Variable Apply(Variable x, TForward forward, TBackward backward, TSecond second, string name, IReadOnlyDictionary<string, object> attributes)
+        => Pointwise<MappedActivation<TForward, TBackward, TSecond>>.Apply(x, new(forward, backward, second, name, attributes));
+
+    public string Name => name;
+    public PointwiseSaves Saves => PointwiseSaves.Input;
+    public IReadOnlyDictionary<string, object> Attributes => attributes;
+
+    public void Forward(ReadOnlySpan<float> x, Span<float> y) => Map.Apply(forward, x, y);
+
+    // self: backward(grad, self)
+    public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => TensorMath.Map(backward, grad, x!, name);
+
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => ActivationGradient<TBackward, TSecond>.Apply(grad, x, backward, second, name);
 }

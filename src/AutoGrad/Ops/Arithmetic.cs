@@ -30,7 +30,7 @@ internal sealed class Sub : Function
         inputGrads[0] = grad;
         if (NeedsInputGrad[1])
         {
-            inputGrads[1] = TensorMath.Unary(grad, static (g, d) => TensorPrimitives.Negate(g, d));
+            inputGrads[1] = Neg.Negated(grad);
         }
     }
 
@@ -107,132 +107,118 @@ internal sealed class Div : Function
     protected override void ReleaseSaved() => (_y, _result) = (null, null);
 }
 
-internal sealed class Neg : Function
+// Pointwise ops of one input (see Pointwise.cs): negation and the ops with a constant scalar.
+
+internal readonly struct Neg : IPointwiseOp
 {
-    public static Variable Apply(Variable x)
-        => new Neg().Record(TensorMath.Unary(x.Value, static (s, d) => TensorPrimitives.Negate(s, d)), x);
+    public static Variable Apply(Variable x) => Pointwise<Neg>.Apply(x, default);
 
-    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
-    {
-        // self: -grad
-        inputGrads[0] = TensorMath.Unary(grad, static (g, d) => TensorPrimitives.Negate(g, d));
-    }
+    public string Name => "Neg";
+    public PointwiseSaves Saves => PointwiseSaves.None;
+    public IReadOnlyDictionary<string, object> Attributes => Function.NoAttributes;
 
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = Apply(grad);
+    public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Negate(x, y);
+
+    // self: -grad
+    public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => Negated(grad);
+
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => Apply(grad);
+
+    internal static Tensor Negated(Tensor t) => TensorMath.Unary(t, static (g, d) => TensorPrimitives.Negate(g, d));
 }
 
 /// <summary>x + s for a constant s.</summary>
-internal sealed class AddScalar : Function
+internal readonly struct AddScalar(float s) : IPointwiseOp
 {
-    private float _s;
+    public static Variable Apply(Variable x, float s) => Pointwise<AddScalar>.Apply(x, new(s));
 
-    internal override IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["scalar"] = _s };
+    public string Name => "AddScalar";
+    public PointwiseSaves Saves => PointwiseSaves.None;
+    public IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["scalar"] = s };
 
-    public static Variable Apply(Variable x, float s)
-    {
-        var result = Tensor.EmptyOwned((int[])x.Value.ShapeArray.Clone());
-        TensorPrimitives.Add(x.Value.AsReadOnlySpan(), s, result.AsSpan());
-        return new AddScalar { _s = s }.Record(result, x);
-    }
+    public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Add(x, s, y);
 
-    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
-    {
-        // self: grad
-        inputGrads[0] = grad;
-    }
+    // self: grad
+    public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => grad;
 
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = grad;
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => grad;
 }
 
 /// <summary>s - x for a constant s.</summary>
-internal sealed class RSubScalar : Function
+internal readonly struct RSubScalar(float s) : IPointwiseOp
 {
-    public static Variable Apply(Variable x, float s)
-    {
-        var result = Tensor.EmptyOwned((int[])x.Value.ShapeArray.Clone());
-        TensorPrimitives.Subtract(s, x.Value.AsReadOnlySpan(), result.AsSpan());
-        return new RSubScalar().Record(result, x);
-    }
+    public static Variable Apply(Variable x, float s) => Pointwise<RSubScalar>.Apply(x, new(s));
 
-    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
-    {
-        // self: -grad
-        inputGrads[0] = TensorMath.Unary(grad, static (g, d) => TensorPrimitives.Negate(g, d));
-    }
+    public string Name => "RSubScalar";
+    public PointwiseSaves Saves => PointwiseSaves.None;
+    public IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["scalar"] = s };
 
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = Neg.Apply(grad);
+    public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Subtract(s, x, y);
+
+    // self: -grad
+    public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => Neg.Negated(grad);
+
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => Neg.Apply(grad);
 }
 
 /// <summary>x * s for a constant s.</summary>
-internal sealed class MulScalar : Function
+internal readonly struct MulScalar(float s) : IPointwiseOp
 {
-    private float _s;
+    public static Variable Apply(Variable x, float s) => Pointwise<MulScalar>.Apply(x, new(s));
 
-    internal override IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["scalar"] = _s };
+    public string Name => "MulScalar";
+    public PointwiseSaves Saves => PointwiseSaves.None;
+    public IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["scalar"] = s };
 
-    public static Variable Apply(Variable x, float s) => new MulScalar { _s = s }.Record(TensorMath.Multiply(x.Value, s), x);
+    public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Multiply(x, s, y);
 
-    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
-    {
-        // self: grad * s
-        inputGrads[0] = TensorMath.Multiply(grad, _s);
-    }
+    // self: grad * s
+    public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => TensorMath.Multiply(grad, s);
 
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = Apply(grad, _s);
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => Apply(grad, s);
 }
 
 /// <summary>x / s for a constant s (divides, rather than multiplying by 1/s, to round exactly as PyTorch).</summary>
-internal sealed class DivScalar : Function
+internal readonly struct DivScalar(float s) : IPointwiseOp
 {
-    private float _s;
+    public static Variable Apply(Variable x, float s) => Pointwise<DivScalar>.Apply(x, new(s));
 
-    public static Variable Apply(Variable x, float s)
-    {
-        var result = Tensor.EmptyOwned((int[])x.Value.ShapeArray.Clone());
-        TensorPrimitives.Divide(x.Value.AsReadOnlySpan(), s, result.AsSpan());
-        return new DivScalar { _s = s }.Record(result, x);
-    }
+    public string Name => "DivScalar";
+    public PointwiseSaves Saves => PointwiseSaves.None;
+    public IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["scalar"] = s };
 
-    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
+    public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Divide(x, s, y);
+
+    // self: grad / s
+    public Tensor Backward(Tensor grad, Tensor? x, Tensor? y)
     {
-        // self: grad / s
         var result = Tensor.EmptyOwned((int[])grad.ShapeArray.Clone());
-        TensorPrimitives.Divide(grad.AsReadOnlySpan(), _s, result.AsSpan());
-        inputGrads[0] = result;
+        TensorPrimitives.Divide(grad.AsReadOnlySpan(), s, result.AsSpan());
+        return result;
     }
 
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = Apply(grad, _s);
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => Apply(grad, s);
 }
 
 /// <summary>s / x for a constant s.</summary>
-internal sealed class RDivScalar : Function
+internal readonly struct RDivScalar(float s) : IPointwiseOp
 {
-    private protected override SavedTensors Saves => SavedTensors.Input0 | SavedTensors.Output;
+    public static Variable Apply(Variable x, float s) => Pointwise<RDivScalar>.Apply(x, new(s));
 
-    private Tensor? _x, _result;
-    private float _s;
+    public string Name => "RDivScalar";
+    public PointwiseSaves Saves => PointwiseSaves.Input | PointwiseSaves.Output;
+    public IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["scalar"] = s };
 
-    public static Variable Apply(Variable x, float s)
+    public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Divide(s, x, y);
+
+    // self: -grad * s / x^2 = -grad * result / x
+    public Tensor Backward(Tensor grad, Tensor? x, Tensor? y)
     {
-        var result = Tensor.EmptyOwned((int[])x.Value.ShapeArray.Clone());
-        TensorPrimitives.Divide(s, x.Value.AsReadOnlySpan(), result.AsSpan());
-        return new RDivScalar { _x = x.Value, _result = result, _s = s }.Record(result, x);
-    }
-
-    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
-    {
-        // self: -grad * s / x^2 = -grad * result / x
-        var g = TensorMath.Divide(TensorMath.Multiply(grad, _result!), _x!);
+        var g = TensorMath.Divide(TensorMath.Multiply(grad, y!), x!);
         TensorPrimitives.Negate(g.AsReadOnlySpan(), g.AsSpan());
-        inputGrads[0] = g;
+        return g;
     }
 
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
-    {
-        // self: -grad * s / self^2
-        var x = Inputs[0];
-        inputGrads[0] = Neg.Apply(Div.Apply(MulScalar.Apply(grad, _s), Mul.Apply(x, x)));
-    }
-
-    protected override void ReleaseSaved() => (_x, _result) = (null, null);
+    // written on the input alone, so its derivative is PyTorch's
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => Neg.Apply(Div.Apply(MulScalar.Apply(grad, s), Mul.Apply(x, x)));
 }

@@ -4,152 +4,116 @@ using AutoGrad.Kernels;
 
 namespace AutoGrad.Ops;
 
-internal sealed class Exp : Function
+// Elementwise math of one input, as pointwise ops (see Pointwise.cs): forward, tensor derivative and differentiable
+// derivative side by side.
+
+internal readonly struct Exp : IPointwiseOp
 {
-    private protected override SavedTensors Saves => SavedTensors.Output;
+    public static Variable Apply(Variable x) => Pointwise<Exp>.Apply(x, default);
 
-    private Tensor? _result;
+    public string Name => "Exp";
+    public PointwiseSaves Saves => PointwiseSaves.Output;
+    public IReadOnlyDictionary<string, object> Attributes => Function.NoAttributes;
 
-    public static Variable Apply(Variable x)
-    {
-        var result = TensorMath.Unary(x.Value, static (s, d) => TensorPrimitives.Exp(s, d));
-        return new Exp { _result = result }.Record(result, x);
-    }
+    public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Exp(x, y);
 
-    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
-    {
-        // self: grad * result
-        inputGrads[0] = TensorMath.Multiply(grad, _result!);
-    }
+    // self: grad * result
+    public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => TensorMath.Multiply(grad, y!);
 
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = Mul.Apply(grad, OutputVariable(_result!));
-
-    protected override void ReleaseSaved() => _result = null;
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => Mul.Apply(grad, y!);
 }
 
-internal sealed class Log : Function
+internal readonly struct Log : IPointwiseOp
 {
-    private protected override SavedTensors Saves => SavedTensors.Input0;
+    public static Variable Apply(Variable x) => Pointwise<Log>.Apply(x, default);
 
-    private Tensor? _x;
+    public string Name => "Log";
+    public PointwiseSaves Saves => PointwiseSaves.Input;
+    public IReadOnlyDictionary<string, object> Attributes => Function.NoAttributes;
 
-    public static Variable Apply(Variable x)
-        => new Log { _x = x.Value }.Record(TensorMath.Unary(x.Value, static (s, d) => TensorPrimitives.Log(s, d)), x);
+    public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Log(x, y);
 
-    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
-    {
-        // self: grad / self
-        inputGrads[0] = TensorMath.Divide(grad, _x!);
-    }
+    // self: grad / self
+    public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => TensorMath.Divide(grad, x!);
 
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = Div.Apply(grad, Inputs[0]);
-
-    protected override void ReleaseSaved() => _x = null;
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => Div.Apply(grad, x);
 }
 
 /// <summary>x^p for a constant exponent p.</summary>
-internal sealed class Pow : Function
+internal readonly struct Pow(float exponent) : IPointwiseOp
 {
-    private protected override SavedTensors Saves => SavedTensors.Input0;
+    public static Variable Apply(Variable x, float exponent) => Pointwise<Pow>.Apply(x, new(exponent));
 
-    private Tensor? _x;
-    private float _exponent;
+    public string Name => "Pow";
+    public PointwiseSaves Saves => PointwiseSaves.Input;
+    public IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["exponent"] = exponent };
 
-    public static Variable Apply(Variable x, float exponent)
-    {
-        var result = Tensor.EmptyOwned((int[])x.Value.ShapeArray.Clone());
-        TensorPrimitives.Pow(x.Value.AsReadOnlySpan(), exponent, result.AsSpan());
-        return new Pow { _x = x.Value, _exponent = exponent }.Record(result, x);
-    }
+    public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Pow(x, exponent, y);
 
-    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
-    {
-        // self: grad * p * self^(p - 1)   (0 when p == 0)
-        inputGrads[0] = TensorMath.Map(new PowBackwardMap(_exponent), grad, _x!, Name);
-    }
+    // self: grad * p * self^(p - 1)   (0 when p == 0)
+    public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => TensorMath.Map(new PowBackwardMap(exponent), grad, x!, Name);
 
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
-        => inputGrads[0] = _exponent == 0f
-            ? MulScalar.Apply(grad, 0f)
-            : Mul.Apply(grad, MulScalar.Apply(Apply(Inputs[0], _exponent - 1f), _exponent));
-
-    protected override void ReleaseSaved() => _x = null;
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y)
+        => exponent == 0f ? MulScalar.Apply(grad, 0f) : Mul.Apply(grad, MulScalar.Apply(Apply(x, exponent - 1f), exponent));
 }
 
-internal sealed class Sqrt : Function
+internal readonly struct Sqrt : IPointwiseOp
 {
-    private protected override SavedTensors Saves => SavedTensors.Output;
+    public static Variable Apply(Variable x) => Pointwise<Sqrt>.Apply(x, default);
 
-    private Tensor? _result;
+    public string Name => "Sqrt";
+    public PointwiseSaves Saves => PointwiseSaves.Output;
+    public IReadOnlyDictionary<string, object> Attributes => Function.NoAttributes;
 
-    public static Variable Apply(Variable x)
+    public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Sqrt(x, y);
+
+    // self: grad / (2 * result)
+    public Tensor Backward(Tensor grad, Tensor? x, Tensor? y)
     {
-        var result = TensorMath.Unary(x.Value, static (s, d) => TensorPrimitives.Sqrt(s, d));
-        return new Sqrt { _result = result }.Record(result, x);
-    }
-
-    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
-    {
-        // self: grad / (2 * result)
-        var g = TensorMath.Divide(grad, _result!);
+        var g = TensorMath.Divide(grad, y!);
         TensorPrimitives.Multiply(g.AsReadOnlySpan(), 0.5f, g.AsSpan());
-        inputGrads[0] = g;
+        return g;
     }
 
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
-        => inputGrads[0] = Div.Apply(grad, MulScalar.Apply(OutputVariable(_result!), 2f));
-
-    protected override void ReleaseSaved() => _result = null;
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => Div.Apply(grad, MulScalar.Apply(y!, 2f));
 }
 
-internal sealed class Abs : Function
+internal readonly struct Abs : IPointwiseOp
 {
-    private protected override SavedTensors Saves => SavedTensors.Input0;
+    public static Variable Apply(Variable x) => Pointwise<Abs>.Apply(x, default);
 
-    private Tensor? _x;
+    public string Name => "Abs";
+    public PointwiseSaves Saves => PointwiseSaves.Input;
+    public IReadOnlyDictionary<string, object> Attributes => Function.NoAttributes;
 
-    public static Variable Apply(Variable x)
-        => new Abs { _x = x.Value }.Record(TensorMath.Unary(x.Value, static (s, d) => TensorPrimitives.Abs(s, d)), x);
+    public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Abs(x, y);
 
-    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
-    {
-        // self: grad * sign(self)
-        inputGrads[0] = TensorMath.Map(default(AbsBackwardMap), grad, _x!, Name);
-    }
+    // self: grad * sign(self)
+    public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => TensorMath.Map(default(AbsBackwardMap), grad, x!, Name);
 
-    // self: grad * sign(self); the sign is constant almost everywhere
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
-        => inputGrads[0] = Mul.Apply(grad, Constant(TensorMath.Map(default(AbsBackwardMap), Tensor.Ones(_x!.ShapeArray), _x!, Name)));
-
-    protected override void ReleaseSaved() => _x = null;
+    // the sign is constant almost everywhere
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => Pointwise.TimesConstantDerivative(grad, x.Value, default(AbsBackwardMap), Name);
 }
 
 /// <summary>min(max(x, min), max); either bound may be absent (infinite).</summary>
-internal sealed class Clamp : Function
+internal readonly struct Clamp(float min, float max) : IPointwiseOp
 {
-    private protected override SavedTensors Saves => SavedTensors.Input0;
+    public static Variable Apply(Variable x, float min, float max) => Pointwise<Clamp>.Apply(x, new(min, max));
 
-    private Tensor? _x;
-    private float _min, _max;
+    public string Name => "Clamp";
+    public PointwiseSaves Saves => PointwiseSaves.Input;
+    public IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["min"] = min, ["max"] = max };
 
-    public static Variable Apply(Variable x, float min, float max)
+    public void Forward(ReadOnlySpan<float> x, Span<float> y)
     {
-        var result = Tensor.EmptyOwned((int[])x.Value.ShapeArray.Clone());
-        var span = result.AsSpan();
-        TensorPrimitives.Max(x.Value.AsReadOnlySpan(), min, span);
-        TensorPrimitives.Min(span, max, span);
-        return new Clamp { _x = x.Value, _min = min, _max = max }.Record(result, x);
+        TensorPrimitives.Max(x, min, y);
+        TensorPrimitives.Min(y, max, y);
     }
 
-    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
-    {
-        // self: grad * (min <= self <= max)
-        inputGrads[0] = TensorMath.Map(new ClampBackwardMap(_min, _max), grad, _x!, Name);
-    }
+    // self: grad * (min <= self <= max)
+    public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => TensorMath.Map(new ClampBackwardMap(min, max), grad, x!, Name);
 
-    // self: grad * (min <= self <= max), a constant mask
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
-        => inputGrads[0] = Mul.Apply(grad, Constant(TensorMath.Map(new ClampBackwardMap(_min, _max), Tensor.Ones(_x!.ShapeArray), _x!, Name)));
-
-    protected override void ReleaseSaved() => _x = null;
+    // the mask is constant almost everywhere
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y)
+        => Pointwise.TimesConstantDerivative(grad, x.Value, new ClampBackwardMap(min, max), Name);
 }
