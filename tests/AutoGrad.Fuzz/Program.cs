@@ -26,6 +26,7 @@ string target = args.Length > 0 ? args[0] : Environment.GetEnvironmentVariable("
     ?? throw new ArgumentException($"name a target ({string.Join(", ", FuzzTargets.Names)}) as the argument or in AUTOGRAD_FUZZ_TARGET.");
 // Inputs go to memory-backed files where the OS has them: the readers take paths.
 string root = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
-var run = FuzzTargets.Create(target, Path.Combine(root, $"autograd-fuzz-{target}-{Environment.ProcessId}"));
-Fuzzer.LibFuzzer.Run(span => run(span));
+// Instrumented AutoGrad code may run only inside Run, once the coverage map is shared: create the target there.
+Action<ReadOnlySpan<byte>>? run = null;
+Fuzzer.LibFuzzer.Run(span => (run ??= FuzzTargets.Create(target, Path.Combine(root, $"autograd-fuzz-{target}-{Environment.ProcessId}")))(span));
 return 0;
