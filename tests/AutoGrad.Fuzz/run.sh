@@ -38,10 +38,14 @@ fi
 
 mkdir -p "$out/work/$target" "$out/findings/$target"
 start=$SECONDS
+# libFuzzer's exit status, not the filter's: PIPESTATUS must be read right after the pipeline (an "|| true" would
+# replace it with true's 0), so errexit is off around it.
+set +e
 AUTOGRAD_FUZZ_TARGET=$target "$out/libfuzzer-dotnet" --target_path=dotnet --target_arg="$out/app/AutoGrad.Fuzz.dll" \
     -runs="$runs" -timeout=1 -rss_limit_mb=4096 -max_len=16384 -print_final_stats=1 \
-    -artifact_prefix="$out/findings/$target/" "$@" "$out/work/$target" "$here/corpus/$target" 2>&1 | tee "$out/$target.log" | grep -vE '^#[0-9]+\s+(NEW|REDUCE|pulse)' || true
+    -artifact_prefix="$out/findings/$target/" "$@" "$out/work/$target" "$here/corpus/$target" 2>&1 | tee "$out/$target.log" | grep -vE '^#[0-9]+\s+(NEW|REDUCE|pulse)'
 status=${PIPESTATUS[0]}
+set -e
 echo "fuzz $target: $(grep -oE 'stat::number_of_executed_units: [0-9]+' "$out/$target.log" | awk '{print $2}') executions in $((SECONDS - start)) s, exit $status"
 if [ "${MERGE:-0}" = 1 ] && [ "$status" -eq 0 ]; then
     AUTOGRAD_FUZZ_TARGET=$target "$out/libfuzzer-dotnet" --target_path=dotnet --target_arg="$out/app/AutoGrad.Fuzz.dll" \
