@@ -74,7 +74,8 @@ public static class Idx
         try
         {
             using var stream = new GZipStream(file, CompressionMode.Decompress, leaveOpen: true);
-            long maxBytes = Math.Max(1 << 20, fileLength * maxCompressionRatio);
+            // Saturating: a caller may allow any ratio up to int.MaxValue, and the product must not wrap to a small bound.
+            long maxBytes = Math.Max(1 << 20, fileLength > long.MaxValue / maxCompressionRatio ? long.MaxValue : fileLength * maxCompressionRatio);
             var (array, inflated) = ReadContent(path, stream, maxBytes, upFrontBytes: UpFrontRatio * fileLength + ChunkBytes, gzip: true);
             CheckTrailer(path, file, fileLength, inflated);
             return array;

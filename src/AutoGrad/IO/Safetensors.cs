@@ -201,14 +201,14 @@ public static class Safetensors
                 }
                 foreach (var m in property.Value.EnumerateObject())
                 {
-                if (m.Value.ValueKind != JsonValueKind.String)
-                {
-                    throw Corrupt.File(path, Format, $"__metadata__ value '{m.Name}' is not a string.");
-                }
-                if (!meta.TryAdd(m.Name, m.Value.GetString()!))
-                {
-                    throw Corrupt.File(path, Format, $"__metadata__ names '{m.Name}' twice.");
-                }
+                    if (m.Value.ValueKind != JsonValueKind.String)
+                    {
+                        throw Corrupt.File(path, Format, $"__metadata__ value '{m.Name}' is not a string.");
+                    }
+                    if (!meta.TryAdd(m.Name, m.Value.GetString()!))
+                    {
+                        throw Corrupt.File(path, Format, $"__metadata__ names '{m.Name}' twice.");
+                    }
                 }
                 continue;
             }

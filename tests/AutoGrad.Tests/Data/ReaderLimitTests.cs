@@ -99,6 +99,38 @@ public sealed class ReaderLimitTests
     }
 
     [TestMethod]
+    [DataRow(8)]
+    [DataRow(4)]
+    public void GzipWithAWrongTrailerIsRejected(int fromEnd)
+    {
+        // fromEnd 8 flips a bit of the CRC-32, 4 one of the recorded length: zlib checks both when the trailer is whole.
+        var pixels = Enumerable.Range(0, 3000).Select(i => (byte)(i * 31 % 251)).ToArray();
+        string path = Gzip("crc.idx.gz", IdxHeader(3, 1000), pixels);
+        var bytes = File.ReadAllBytes(path);
+        bytes[^fromEnd] ^= 0x01;
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => Idx.Read(path));
+        StringAssert.Contains(e.Message, path);
+        StringAssert.Contains(e.Message, "the gzip stream is corrupt");
+    }
+
+    [TestMethod]
+    public void TheLargestCompressionRatioDoesNotWrapTheBoundOfALargeFile()
+    {
+        // A gzip file over 4 GiB (sparse: a 1 KB gzip member, then a hole) read with maxCompressionRatio int.MaxValue:
+        // length x ratio exceeds long.MaxValue, and a wrapped product made the bound 1 MiB, rejecting a 2 MB claim as a bomb.
+        string path = Gzip("huge.idx.gz", IdxHeader(2_000_000), new byte[1000]);
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.Write))
+        {
+            file.SetLength((5L << 30) + 3);
+        }
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => Idx.Read(path, maxCompressionRatio: int.MaxValue));
+        StringAssert.Contains(e.Message, path);
+        Assert.IsFalse(e.Message.Contains("may inflate to", StringComparison.Ordinal), e.Message);
+        File.Delete(path);
+    }
+
+    [TestMethod]
     public void GzipWithBytesAfterTheMemberIsRejected()
     {
         string path = Gzip("tail.idx.gz", IdxHeader(4), [1, 2, 3, 4]);
