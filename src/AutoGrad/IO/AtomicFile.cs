@@ -118,6 +118,9 @@ public static partial class AtomicFile
         }
     }
 
+    /// <summary>Called with the folder after each successful folder fsync (the tests' way to see it happen).</summary>
+    internal static Action<string>? FolderFlushed { get; set; }
+
     // fsync on the folder makes the rename durable; .NET cannot open a folder as a stream, so this calls the C library.
     private static void FlushFolder(string folder)
     {
@@ -130,8 +133,12 @@ public static partial class AtomicFile
             int fd = Native.Open(folder, 0); // O_RDONLY
             if (fd >= 0)
             {
-                Native.FSync(fd);
+                bool flushed = Native.FSync(fd) == 0;
                 Native.Close(fd);
+                if (flushed)
+                {
+                    FolderFlushed?.Invoke(folder);
+                }
             }
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)

@@ -46,6 +46,28 @@ public sealed class AtomicFileTests
     }
 
     [TestMethod]
+    public void TheFolderIsFlushedAfterTheRename()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
+        {
+            Assert.Inconclusive("Windows has no folder fsync.");
+        }
+        string folder = TestUtil.TempFolder("atomic");
+        string target = Path.Combine(folder, "m.safetensors");
+        var flushed = new System.Collections.Concurrent.ConcurrentQueue<(string Folder, bool TargetExisted)>();
+        AtomicFile.FolderFlushed = f => flushed.Enqueue((f, File.Exists(target)));
+        try
+        {
+            AtomicFile.WriteAllText(target, "x");
+        }
+        finally
+        {
+            AtomicFile.FolderFlushed = null;
+        }
+        Assert.IsTrue(flushed.Contains((folder, true)), "fsync on the folder after the rename: " + string.Join(", ", flushed));
+    }
+
+    [TestMethod]
     public void AFailedWriteLeavesNoTemporaryFileAndTheOldContent()
     {
         string folder = TestUtil.TempFolder("atomic");

@@ -1,4 +1,3 @@
-using System.Text;
 using AutoGrad.Data;
 using AutoGrad.IO;
 using AutoGrad.Nn;
@@ -14,15 +13,6 @@ public sealed class ReaderPromiseTests
     private const string LoneSurrogateName =
         "3c000000000000007b22615c7564383030223a7b226474797065223a22463332222c227368617065223a5b315d2c22646174615f6f666673657473223a5b302c345d7d7d00000000";
 
-    private static byte[] SafetensorsFile(string header, int dataBytes)
-    {
-        var json = Encoding.UTF8.GetBytes(header);
-        var bytes = new byte[8 + json.Length + dataBytes];
-        BitConverter.GetBytes((long)json.Length).CopyTo(bytes, 0);
-        json.CopyTo(bytes, 8);
-        return bytes;
-    }
-
     [TestMethod]
     [DataRow("{\"a\\ud800\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4)]
     [DataRow("{\"a\":{\"dtype\":\"F3\\udc00\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4)]
@@ -30,7 +20,7 @@ public sealed class ReaderPromiseTests
     [DataRow("{\"__metadata__\":{\"k\\udc00\":\"v\"}}", 0)]
     public void LoneSurrogateEscapesAreInvalidData(string header, int dataBytes)
     {
-        string path = TestUtil.WriteTempFile("surrogate.safetensors", SafetensorsFile(header, dataBytes));
+        string path = TestUtil.WriteTempFile("surrogate.safetensors", FileBytes.Safetensors(header, dataBytes));
         var e = Assert.ThrowsExactly<InvalidDataException>(() => Safetensors.Load(path));
         StringAssert.Contains(e.Message, path);
         StringAssert.Contains(e.Message, "surrogate");
@@ -49,7 +39,7 @@ public sealed class ReaderPromiseTests
     [TestMethod]
     public void DuplicateMetadataKeysAreInvalidData()
     {
-        string path = TestUtil.WriteTempFile("dup.safetensors", SafetensorsFile("{\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}}", 0));
+        string path = TestUtil.WriteTempFile("dup.safetensors", FileBytes.Safetensors("{\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}}", 0));
         StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => Safetensors.Load(path)).Message, "twice");
     }
 
@@ -57,21 +47,10 @@ public sealed class ReaderPromiseTests
     public void SafetensorsReadsAnEmptyTensorAfterALargeDimension()
     {
         string path = TestUtil.WriteTempFile("empty.safetensors",
-            SafetensorsFile("{\"e\":{\"dtype\":\"F32\",\"shape\":[2147483647,0],\"data_offsets\":[0,0]}}", 0));
+            FileBytes.Safetensors("{\"e\":{\"dtype\":\"F32\",\"shape\":[2147483647,0],\"data_offsets\":[0,0]}}", 0));
         var state = Safetensors.Load(path);
         CollectionAssert.AreEqual(new[] { 2147483647, 0 }, state["e"].Shape.ToArray());
         Assert.AreEqual(0, state["e"].Length);
-    }
-
-    private static byte[] Npy(string header, int dataBytes, byte major = 1, byte minor = 0)
-    {
-        var h = Encoding.ASCII.GetBytes(header);
-        var bytes = new byte[10 + h.Length + dataBytes];
-        new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', major, minor }.CopyTo(bytes, 0);
-        bytes[8] = (byte)h.Length;
-        bytes[9] = (byte)(h.Length >> 8);
-        h.CopyTo(bytes, 10);
-        return bytes;
     }
 
     [TestMethod]
@@ -86,7 +65,7 @@ public sealed class ReaderPromiseTests
     [DataRow("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), } x\n", 12, "follows the closing brace")]
     public void NpyHeadersNumpyRejectsAreRejected(string header, int dataBytes, string expected)
     {
-        string path = TestUtil.WriteTempFile("bad.npy", Npy(header, dataBytes));
+        string path = TestUtil.WriteTempFile("bad.npy", FileBytes.Npy(header, dataBytes));
         var e = Assert.ThrowsExactly<InvalidDataException>(() => AutoGrad.IO.Npy.Load(path));
         StringAssert.Contains(e.Message, path);
         StringAssert.Contains(e.Message, expected);
@@ -95,7 +74,7 @@ public sealed class ReaderPromiseTests
     [TestMethod]
     public void NpyVersionMustBeMajorDotZero()
     {
-        string path = TestUtil.WriteTempFile("v17.npy", Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }\n", 4, major: 1, minor: 7));
+        string path = TestUtil.WriteTempFile("v17.npy", FileBytes.Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }\n", 4, major: 1, minor: 7));
         StringAssert.Contains(Assert.ThrowsExactly<InvalidDataException>(() => AutoGrad.IO.Npy.Load(path)).Message, "version 1.7");
     }
 
@@ -106,7 +85,7 @@ public sealed class ReaderPromiseTests
     public void NpyReadsValidShapesNumpyWrites(string header, int[] shape)
     {
         int count = shape.Aggregate(1L, (a, d) => a * d) == 1 ? 4 : 0;
-        var array = AutoGrad.IO.Npy.Load(TestUtil.WriteTempFile("ok.npy", Npy(header, count)));
+        var array = AutoGrad.IO.Npy.Load(TestUtil.WriteTempFile("ok.npy", FileBytes.Npy(header, count)));
         CollectionAssert.AreEqual(shape, array.Shape.ToArray());
     }
 
@@ -115,7 +94,7 @@ public sealed class ReaderPromiseTests
     {
         // 60,000 spaces where the old pattern backtracked over every split of the run between two \s*.
         string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1,)" + new string(' ', 60_000) + "x}";
-        string path = TestUtil.WriteTempFile("spaces.npy", Npy(header, 4));
+        string path = TestUtil.WriteTempFile("spaces.npy", FileBytes.Npy(header, 4));
         var watch = System.Diagnostics.Stopwatch.StartNew();
         Assert.ThrowsExactly<InvalidDataException>(() => AutoGrad.IO.Npy.Load(path));
         Assert.IsTrue(watch.ElapsedMilliseconds < 1000, $"took {watch.ElapsedMilliseconds} ms");

@@ -63,23 +63,15 @@ public sealed class CheckpointLoadTests
     }
 
     [TestMethod]
-    public void ACheckpointOfAnotherModelIsInvalidDataAndChangesNothing()
+    [DataRow(5, false, "model: shape mismatches", DisplayName = "another model")]
+    [DataRow(4, true, "the optimizer was AdamW, not Adam", DisplayName = "another optimizer kind")]
+    public void ACheckpointOfAnotherModelOrOptimizerIsInvalidDataAndChangesNothing(int hidden, bool adamW, string expected)
     {
-        var saved = new Setup(1, hidden: 5);
-        string path = Path.Combine(Folder(), "other-model.safetensors");
+        var saved = new Setup(1, hidden, adamW);
+        string path = Path.Combine(Folder(), "other.safetensors");
         TrainingCheckpoint.Save(path, saved.Model, saved.Optimizer, saved.Scheduler, epoch: 1, saved.Generators);
         var target = new Setup(2);
-        AssertRejectedAndUnchanged(path, target, target.Scheduler, "model: shape mismatches");
-    }
-
-    [TestMethod]
-    public void ACheckpointOfAnotherOptimizerKindChangesNothing()
-    {
-        var saved = new Setup(1, adamW: true);
-        string path = Path.Combine(Folder(), "adamw.safetensors");
-        TrainingCheckpoint.Save(path, saved.Model, saved.Optimizer, saved.Scheduler, epoch: 1, saved.Generators);
-        var target = new Setup(2);
-        AssertRejectedAndUnchanged(path, target, target.Scheduler, "the optimizer was AdamW, not Adam");
+        AssertRejectedAndUnchanged(path, target, target.Scheduler, expected);
     }
 
     [TestMethod]
