@@ -8,6 +8,10 @@ internal static class Shapes
 {
     public static int Numel(ReadOnlySpan<int> shape)
     {
+        if (shape.Contains(0))
+        {
+            return 0; // an empty array such as [2147483647, 0] is valid (files hold them)
+        }
         long n = 1;
         foreach (int d in shape)
         {

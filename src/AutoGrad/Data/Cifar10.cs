@@ -51,7 +51,7 @@ public static class Cifar10
         long total = lengths.Sum() / RecordBytes;
         if (total * ImageBytes > Array.MaxLength)
         {
-            throw new InvalidDataException($"{Format}: {total} images are more than one tensor can hold.");
+            throw Corrupt.File(paths[^1], Format, $"{total} images in {string.Join(", ", paths)} are more than one tensor can hold.");
         }
         var features = Tensor.Zeros((int)total, 3, 32, 32);
         var labels = new int[total];
@@ -61,7 +61,7 @@ public static class Cifar10
         foreach (var path in paths)
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-            while (stream.ReadAtLeast(record, RecordBytes, throwOnEndOfStream: false) == RecordBytes)
+            while (n < total && stream.ReadAtLeast(record, RecordBytes, throwOnEndOfStream: false) == RecordBytes)
             {
                 if (record[0] > 9)
                 {
@@ -78,7 +78,7 @@ public static class Cifar10
         }
         if (n != total)
         {
-            throw new InvalidDataException($"{Format}: read {n} records where the file lengths promised {total} (a file changed while reading).");
+            throw Corrupt.File(paths[^1], Format, $"read {n} records where the file lengths promised {total} (a file changed while being read).");
         }
         return new TensorDataset(features, labels);
     }

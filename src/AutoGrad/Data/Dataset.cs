@@ -79,6 +79,29 @@ public sealed class TensorDataset : Dataset
         return Labels[index];
     }
 
+    /// <summary>
+    /// Throws unless every feature is finite, and returns this dataset. Training does not check its inputs (as in
+    /// PyTorch, and because a check in every step costs time): a NaN or infinity in the data silently trains the
+    /// weights to NaN. Call this once after loading data from a source that can hold such values (NPY, safetensors,
+    /// IDX float files, your own arrays), or train under <see cref="AnomalyMode"/> to find the first op that makes one.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A feature is NaN or infinite; the message names the sample and the feature.</exception>
+    public TensorDataset ThrowIfNotFinite()
+    {
+        var values = Features.AsReadOnlySpan();
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+            {
+                int sample = _sampleLength == 0 ? 0 : i / _sampleLength;
+                throw new InvalidDataException(
+                    $"TensorDataset: sample {sample} has {values[i]} at feature {i - sample * _sampleLength} (of {_sampleLength}); " +
+                    "NaN and infinities in the data train the weights to NaN.");
+            }
+        }
+        return this;
+    }
+
     /// <summary>A new in-memory dataset holding the samples at <paramref name="indices"/>, in that order.</summary>
     public TensorDataset Select(IReadOnlyList<int> indices)
     {

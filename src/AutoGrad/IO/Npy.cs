@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
-using System.Text.RegularExpressions;
+using System.Runtime.InteropServices;
 
 namespace AutoGrad.IO;
 
@@ -54,7 +54,7 @@ public sealed class NpyArray
 /// Python-literal header dict with descr, fortran_order and shape, then the raw data. We write float32 (&lt;f4) and
 /// int32/int64; we read f4, f8, f2, i1/i2/i4/i8, u1/u2/u4 and b1 in either byte order and either memory order.
 /// </summary>
-public static partial class Npy
+public static class Npy
 {
     private const string Format = "NPY";
     private static readonly byte[] Magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
@@ -151,10 +151,10 @@ public static partial class Npy
         {
             throw Corrupt.File(path, Format, "missing the \\x93NUMPY magic string (not an .npy file, or truncated).");
         }
-        byte major = prefix[6];
-        if (major is < 1 or > 3)
+        byte major = prefix[6], minor = prefix[7];
+        if (major is < 1 or > 3 || minor != 0)
         {
-            throw Corrupt.File(path, Format, $"format version {major}.{prefix[7]} is not supported (1.0, 2.0 and 3.0 are).");
+            throw Corrupt.File(path, Format, $"format version {major}.{minor} is not supported (1.0, 2.0 and 3.0 are).");
         }
         long headerLength;
         if (major == 1)
@@ -175,18 +175,23 @@ public static partial class Npy
             throw Corrupt.File(path, Format, $"the header declares {headerLength} bytes but the file has only {fileLength} bytes.");
         }
         var headerBytes = new byte[headerLength];
-        stream.ReadExactly(headerBytes);
-        string header = (major == 3 ? Encoding.UTF8 : Encoding.Latin1).GetString(headerBytes);
-        var (descr, fortran, shape) = ParseHeader(path, header);
-        var kind = ParseDType(path, descr);
-        long count = 1;
-        foreach (int d in shape)
+        ReadOrThrow(path, stream, headerBytes, "the header");
+        string header;
+        try
         {
-            count *= d;
-            if (count * kind.Size > fileLength)
-            {
-                throw Corrupt.File(path, Format, $"shape ({string.Join(", ", shape)}) of {descr} needs more bytes than the file's {fileLength}.");
-            }
+            header = (major == 3 ? StrictUtf8 : Encoding.Latin1).GetString(headerBytes);
+        }
+        catch (DecoderFallbackException)
+        {
+            throw Corrupt.File(path, Format, "the version 3.0 header is not valid UTF-8.");
+        }
+        var (descr, fortran, shape) = new HeaderParser(path, header).Parse();
+        var kind = ParseDType(path, descr);
+        long count = ElementCount.Of(shape, Array.MaxLength);
+        if (count < 0 || count * kind.Size > fileLength - dataStart)
+        {
+            throw Corrupt.File(path, Format,
+                $"shape ({string.Join(", ", shape)}) of {descr} needs more bytes than the {fileLength - dataStart} the file holds after the header (truncated, or a corrupt shape).");
         }
         long dataBytes = count * kind.Size;
         if (dataBytes > Array.MaxLength)
@@ -199,14 +204,21 @@ public static partial class Npy
                 $"shape ({string.Join(", ", shape)}) of {descr} needs {dataBytes} data bytes, the file holds {fileLength - dataStart} (truncated or trailing bytes).");
         }
         var raw = new byte[dataBytes];
-        stream.ReadExactly(raw);
-        var order = fortran ? FortranToC(shape) : null;
+        ReadOrThrow(path, stream, raw, "the data");
+        var order = fortran && shape.Length > 1 ? FortranToC(shape) : null;
         if (kind.IsFloat)
         {
             var values = new float[count];
-            for (long i = 0; i < count; i++)
+            if (kind.Code == "f4" && !kind.BigEndian == BitConverter.IsLittleEndian && order is null)
             {
-                values[order?[i] ?? i] = kind.ReadFloat(raw.AsSpan((int)(i * kind.Size), kind.Size));
+                MemoryMarshal.Cast<byte, float>(raw).CopyTo(values);
+            }
+            else
+            {
+                for (long i = 0; i < count; i++)
+                {
+                    values[order?[i] ?? i] = kind.ReadFloat(raw.AsSpan((int)(i * kind.Size), kind.Size));
+                }
             }
             return new NpyArray(shape, descr, values, null);
         }
@@ -216,6 +228,16 @@ public static partial class Npy
             integers[order?[i] ?? i] = kind.ReadInteger(raw.AsSpan((int)(i * kind.Size), kind.Size));
         }
         return new NpyArray(shape, descr, null, integers);
+    }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private static void ReadOrThrow(string path, Stream stream, Span<byte> buffer, string what)
+    {
+        if (stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false) < buffer.Length)
+        {
+            throw Corrupt.File(path, Format, $"the file ended inside {what} (it changed while being read).");
+        }
     }
 
     // Element i of Fortran-ordered data (first index fastest) goes to position result[i] of the C-ordered array.
@@ -241,49 +263,192 @@ public static partial class Npy
         return result;
     }
 
-    [GeneratedRegex(@"^\{\s*(?:'(?<key>descr|fortran_order|shape)'\s*:\s*(?<value>'[^']*'|True|False|\([^)]*\))\s*,?\s*){3}\}\s*$")]
-    private static partial Regex HeaderPattern();
-
-    private static (string Descr, bool Fortran, int[] Shape) ParseHeader(string path, string header)
+    /// <summary>
+    /// The header dict, read the way numpy's <c>ast.literal_eval</c> reads it but only as far as .npy needs: exactly
+    /// the keys descr (a string), fortran_order (True or False) and shape (a tuple of non-negative integers: <c>()</c>,
+    /// <c>(3,)</c>, <c>(3, 4)</c>), each once, in any order. One pass over the text, so time is linear in its length.
+    /// </summary>
+    private ref struct HeaderParser(string path, string text)
     {
-        var match = HeaderPattern().Match(header);
-        if (!match.Success)
+        private readonly string _path = path;
+        private readonly string _text = text;
+        private int _at;
+
+        public (string Descr, bool Fortran, int[] Shape) Parse()
         {
-            throw Corrupt.File(path, Format, $"the header is not a dict of descr, fortran_order and shape: {Abbreviate(header)}");
-        }
-        var fields = new Dictionary<string, string>();
-        for (int i = 0; i < 3; i++)
-        {
-            if (!fields.TryAdd(match.Groups["key"].Captures[i].Value, match.Groups["value"].Captures[i].Value))
+            string? descr = null;
+            bool? fortran = null;
+            int[]? shape = null;
+            Expect('{');
+            while (true)
             {
-                throw Corrupt.File(path, Format, $"the header repeats '{match.Groups["key"].Captures[i].Value}'.");
+                if (TryTake('}'))
+                {
+                    break;
+                }
+                string key = String();
+                Expect(':');
+                switch (key)
+                {
+                    case "descr" when descr is null:
+                        descr = String();
+                        break;
+                    case "fortran_order" when fortran is null:
+                        fortran = Word() switch
+                        {
+                            "True" => true,
+                            "False" => false,
+                            var w => throw Fail($"fortran_order must be True or False, not '{Abbreviate(w)}'"),
+                        };
+                        break;
+                    case "shape" when shape is null:
+                        shape = Tuple();
+                        break;
+                    case "descr" or "fortran_order" or "shape":
+                        throw Fail($"the key '{key}' appears twice");
+                    default:
+                        throw Fail($"unexpected key '{Abbreviate(key)}' (the header holds descr, fortran_order and shape)");
+                }
+                if (!TryTake(','))
+                {
+                    Expect('}');
+                    break;
+                }
+            }
+            SkipSpace();
+            if (_at != _text.Length)
+            {
+                throw Fail("text follows the closing brace");
+            }
+            if (descr is null || fortran is null || shape is null)
+            {
+                throw Fail("the header needs the keys descr, fortran_order and shape");
+            }
+            return (descr, fortran.Value, shape);
+        }
+
+        private int[] Tuple()
+        {
+            Expect('(');
+            var dims = new List<int>();
+            bool comma = false;
+            while (!TryTake(')'))
+            {
+                if (dims.Count > 0 && !comma)
+                {
+                    throw Fail("the shape needs commas between its dimensions");
+                }
+                dims.Add(Integer());
+                if (dims.Count > Tensor.MaxRank)
+                {
+                    throw Fail($"the shape has more than {Tensor.MaxRank} dimensions, AutoGrad's maximum");
+                }
+                comma = TryTake(',');
+            }
+            if (dims.Count == 1 && !comma)
+            {
+                throw Fail("the shape is not a tuple (a 1-d shape is written (n,))");
+            }
+            return [.. dims];
+        }
+
+        private int Integer()
+        {
+            SkipSpace();
+            int start = _at;
+            while (_at < _text.Length && char.IsAsciiDigit(_text[_at]))
+            {
+                _at++;
+            }
+            var digits = _text.AsSpan(start, _at - start);
+            if (digits.Length == 0)
+            {
+                throw Fail($"expected a dimension (a non-negative integer) at offset {start}");
+            }
+            if (digits.Length > 1 && digits[0] == '0')
+            {
+                throw Fail($"the dimension '{digits}' has a leading zero");
+            }
+            if (!int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out int value))
+            {
+                throw Fail($"the dimension '{Abbreviate(digits.ToString())}' is not a 32-bit integer");
+            }
+            return value;
+        }
+
+        private string String()
+        {
+            SkipSpace();
+            if (_at >= _text.Length || _text[_at] is not ('\'' or '"'))
+            {
+                throw Fail($"expected a quoted string at offset {_at}");
+            }
+            char quote = _text[_at++];
+            int start = _at;
+            int end = _text.IndexOf(quote, start);
+            if (end < 0)
+            {
+                throw Fail("a string is not closed");
+            }
+            var value = _text[start..end];
+            if (value.Contains('\\') || value.Contains('\n'))
+            {
+                throw Fail($"the string '{Abbreviate(value)}' has an escape or a line break");
+            }
+            _at = end + 1;
+            return value;
+        }
+
+        private string Word()
+        {
+            SkipSpace();
+            int start = _at;
+            while (_at < _text.Length && char.IsAsciiLetterOrDigit(_text[_at]))
+            {
+                _at++;
+            }
+            return _text[start.._at];
+        }
+
+        private void Expect(char c)
+        {
+            if (!TryTake(c))
+            {
+                throw Fail(_at < _text.Length ? $"expected '{c}' at offset {_at}, found '{_text[_at]}'" : $"expected '{c}', the header ended");
             }
         }
-        if (!fields.TryGetValue("descr", out var descr) || descr[0] != '\'' || !fields.TryGetValue("fortran_order", out var fortran)
-            || fortran[0] == '\'' || fortran[0] == '(' || !fields.TryGetValue("shape", out var shapeText) || shapeText[0] != '(')
+
+        private bool TryTake(char c)
         {
-            throw Corrupt.File(path, Format, $"the header needs a string descr, a boolean fortran_order and a tuple shape: {Abbreviate(header)}");
-        }
-        var parts = shapeText.Trim('(', ')').Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length > Tensor.MaxRank)
-        {
-            throw Corrupt.File(path, Format, $"shape {shapeText} has rank {parts.Length}; AutoGrad supports up to {Tensor.MaxRank}.");
-        }
-        var shape = new int[parts.Length];
-        for (int i = 0; i < parts.Length; i++)
-        {
-            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out shape[i]))
+            SkipSpace();
+            if (_at < _text.Length && _text[_at] == c)
             {
-                throw Corrupt.File(path, Format, $"shape {shapeText} has a dimension that is not a non-negative 32-bit integer.");
+                _at++;
+                return true;
+            }
+            return false;
+        }
+
+        private void SkipSpace()
+        {
+            while (_at < _text.Length && _text[_at] is ' ' or '\t' or '\n' or '\r')
+            {
+                _at++;
             }
         }
-        return (descr.Trim('\''), fortran == "True", shape);
+
+        private readonly InvalidDataException Fail(string problem)
+            => Corrupt.File(_path, Format, $"the header is not a dict of descr, fortran_order and shape: {problem}: {Abbreviate(_text)}");
     }
 
     private static string Abbreviate(string text) => text.Length <= 120 ? text : text[..120] + "...";
 
     private sealed record DType(int Size, bool IsFloat, Func<ReadOnlySpan<byte>, float> Float, Func<ReadOnlySpan<byte>, long> Integer)
     {
+        public string Code { get; init; } = "";
+
+        public bool BigEndian { get; init; }
+
         public float ReadFloat(ReadOnlySpan<byte> b) => Float(b);
 
         public long ReadInteger(ReadOnlySpan<byte> b) => Integer(b);
@@ -299,7 +464,7 @@ public static partial class Npy
         string code = descr[1..];
         Func<ReadOnlySpan<byte>, long> noInt = _ => 0;
         Func<ReadOnlySpan<byte>, float> noFloat = _ => 0;
-        return code switch
+        DType kind = code switch
         {
             "f4" => new(4, true, b => big ? BinaryPrimitives.ReadSingleBigEndian(b) : BinaryPrimitives.ReadSingleLittleEndian(b), noInt),
             "f8" => new(8, true, b => (float)(big ? BinaryPrimitives.ReadDoubleBigEndian(b) : BinaryPrimitives.ReadDoubleLittleEndian(b)), noInt),
@@ -313,5 +478,6 @@ public static partial class Npy
             "i8" => new(8, false, noFloat, b => big ? BinaryPrimitives.ReadInt64BigEndian(b) : BinaryPrimitives.ReadInt64LittleEndian(b)),
             _ => throw Corrupt.File(path, Format, $"dtype '{descr}' is not supported (float16/32/64, int8..int64, uint8..uint32, bool are)."),
         };
+        return kind with { Code = code, BigEndian = big };
     }
 }

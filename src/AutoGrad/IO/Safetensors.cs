@@ -135,7 +135,10 @@ public static class Safetensors
             {
                 raw = new byte[bytes];
             }
-            stream.ReadExactly(raw, 0, (int)bytes);
+            if (stream.ReadAtLeast(raw.AsSpan(0, (int)bytes), (int)bytes, throwOnEndOfStream: false) < bytes)
+            {
+                throw Corrupt.File(path, Format, $"the file ended inside tensor '{entry.Name}' (it changed while being read).");
+            }
             var tensor = Tensor.Zeros(entry.Shape);
             Decode(entry.DType, raw.AsSpan(0, (int)bytes), tensor.AsSpan());
             result.Add(entry.Name, tensor);
@@ -162,38 +165,57 @@ public static class Safetensors
         }
         using (document)
         {
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            try
             {
-                throw Corrupt.File(path, Format, "the header must be a JSON object.");
+                return ParseEntries(path, document, out metadata);
             }
-            var meta = new Dictionary<string, string>(StringComparer.Ordinal);
-            var entries = new List<Entry>();
-            var names = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var property in document.RootElement.EnumerateObject())
+            catch (InvalidOperationException e)
             {
-                if (!names.Add(property.Name))
-                {
-                    throw Corrupt.File(path, Format, $"the header names '{property.Name}' twice.");
-                }
-                if (property.Name == "__metadata__")
-                {
-                    if (property.Value.ValueKind != JsonValueKind.Object)
-                    {
-                        throw Corrupt.File(path, Format, "__metadata__ must be an object of strings.");
-                    }
-                    foreach (var m in property.Value.EnumerateObject())
-                    {
-                        meta[m.Name] = m.Value.ValueKind == JsonValueKind.String
-                            ? m.Value.GetString()!
-                            : throw Corrupt.File(path, Format, $"__metadata__ value '{m.Name}' is not a string.");
-                    }
-                    continue;
-                }
-                entries.Add(ParseEntry(path, property));
+                // System.Text.Json validates escapes only when a string is read: a lone surrogate such as \ud800 in a
+                // name, a dtype or a metadata value cannot become a .NET string.
+                throw Corrupt.File(path, Format, $"the header has a string that is not valid Unicode, e.g. a lone surrogate escape ({e.Message}).");
             }
-            metadata = meta;
-            return entries;
         }
+    }
+
+    private static List<Entry> ParseEntries(string path, JsonDocument document, out IReadOnlyDictionary<string, string> metadata)
+    {
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            throw Corrupt.File(path, Format, "the header must be a JSON object.");
+        }
+        var meta = new Dictionary<string, string>(StringComparer.Ordinal);
+        var entries = new List<Entry>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in document.RootElement.EnumerateObject())
+        {
+            if (!names.Add(property.Name))
+            {
+                throw Corrupt.File(path, Format, $"the header names '{property.Name}' twice.");
+            }
+            if (property.Name == "__metadata__")
+            {
+                if (property.Value.ValueKind != JsonValueKind.Object)
+                {
+                    throw Corrupt.File(path, Format, "__metadata__ must be an object of strings.");
+                }
+                foreach (var m in property.Value.EnumerateObject())
+                {
+                    if (m.Value.ValueKind != JsonValueKind.String)
+                    {
+                        throw Corrupt.File(path, Format, $"__metadata__ value '{m.Name}' is not a string.");
+                    }
+                    if (!meta.TryAdd(m.Name, m.Value.GetString()!))
+                    {
+                        throw Corrupt.File(path, Format, $"__metadata__ names '{m.Name}' twice.");
+                    }
+                }
+                continue;
+            }
+            entries.Add(ParseEntry(path, property));
+        }
+        metadata = meta;
+        return entries;
     }
 
     private static Entry ParseEntry(string path, JsonProperty property)
@@ -217,7 +239,6 @@ public static class Safetensors
             throw Corrupt.File(path, Format, $"tensor '{name}' has rank {shape.GetArrayLength()}; AutoGrad supports up to {Tensor.MaxRank}.");
         }
         var dims = new int[shape.GetArrayLength()];
-        long numel = 1;
         int i = 0;
         foreach (var d in shape.EnumerateArray())
         {
@@ -225,11 +246,12 @@ public static class Safetensors
             {
                 throw Corrupt.File(path, Format, $"tensor '{name}' has a dimension that is not a non-negative 32-bit integer: {d.GetRawText()}.");
             }
-            numel *= dims[i++];
-            if (numel > Array.MaxLength)
-            {
-                throw Corrupt.File(path, Format, $"tensor '{name}' declares more elements than an array can hold.");
-            }
+            i++;
+        }
+        long numel = ElementCount.Of(dims, Array.MaxLength);
+        if (numel < 0)
+        {
+            throw Corrupt.File(path, Format, $"tensor '{name}' (shape [{string.Join(", ", dims)}]) declares more elements than an array can hold.");
         }
         if (offsets[0].ValueKind != JsonValueKind.Number || offsets[1].ValueKind != JsonValueKind.Number
             || !offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin)

@@ -74,6 +74,7 @@ public static class Classification
     /// Runs <paramref name="model"/> over <paramref name="loader"/> in evaluation mode without recording a graph and
     /// returns the mean cross-entropy, the accuracy and the confusion matrix. The model's training mode is restored.
     /// </summary>
+    /// <exception cref="ArgumentException">The loader yields no samples: an empty set has no loss or accuracy.</exception>
     public static EvaluationResult Evaluate(Module model, DataLoader loader, int classes)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -90,7 +91,11 @@ public static class Classification
             confusion.Add(ArgMax(logits.Value), batch.Labels);
             count += batch.Count;
         }
-        return new EvaluationResult(count == 0 ? 0f : (float)(lossSum / count), confusion.Accuracy, confusion);
+        if (count == 0)
+        {
+            throw new ArgumentException("Evaluate: the loader yielded no samples; an empty data set has no loss or accuracy.", nameof(loader));
+        }
+        return new EvaluationResult((float)(lossSum / count), confusion.Accuracy, confusion);
     }
 }
 

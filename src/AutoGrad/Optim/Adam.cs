@@ -42,6 +42,14 @@ public class Adam : Optimizer
     protected virtual bool DecoupledWeightDecay => false;
 
     /// <inheritdoc/>
+    protected override IReadOnlyList<string> StateNames => AmsGrad
+        ? [ParameterState.StepName, "exp_avg", "exp_avg_sq", "max_exp_avg_sq"]
+        : [ParameterState.StepName, "exp_avg", "exp_avg_sq"];
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<string> NonNegativeStateNames => ["exp_avg_sq", "max_exp_avg_sq"];
+
+    /// <inheritdoc/>
     protected override void Update(Span<float> p, ReadOnlySpan<float> grad, ParamGroup group, ParameterState state)
     {
         int step = state.NextStep();

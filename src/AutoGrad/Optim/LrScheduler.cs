@@ -49,24 +49,109 @@ public abstract class LrScheduler
         }
     }
 
-    /// <summary>The schedule's position: <c>last_epoch</c>.</summary>
+    /// <summary>The rates the schedule starts from, one per group (PyTorch's base_lrs).</summary>
+    public IReadOnlyList<float> BaseLearningRates => _baseRates;
+
+    /// <summary>The schedule's position: <c>last_epoch</c>, and each group's <c>base_lrs.{g}</c>.</summary>
     public StateDict StateDict()
     {
         var dict = new StateDict();
         dict.Add("last_epoch", Tensor.Scalar(Epoch));
+        for (int g = 0; g < _baseRates.Length; g++)
+        {
+            dict.Add($"base_lrs.{g}", Tensor.Scalar(_baseRates[g]));
+        }
         return dict;
     }
 
-    /// <summary>Restores the position saved by <see cref="StateDict"/> and re-applies its rates.</summary>
+    /// <summary>
+    /// Restores the position and the base rates saved by <see cref="StateDict"/> (as PyTorch restores last_epoch and
+    /// base_lrs) and re-applies the rate of that epoch. A state without base_lrs (saved before they were kept) takes
+    /// them from the groups' <see cref="ParamGroup.InitialLearningRate"/>, which loading the optimizer's state restores.
+    /// </summary>
+    /// <exception cref="ArgumentException">last_epoch is not a non-negative integer, or a base rate is missing, not finite or negative.</exception>
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        if (!state.TryGetValue("last_epoch", out var t) || t.Length != 1 || t.AsReadOnlySpan()[0] < 0 || t.AsReadOnlySpan()[0] % 1 != 0)
+        var commit = PrepareLoadStateDict(state, initialRates: null, out var problems);
+        if (commit is null)
         {
-            throw new ArgumentException($"{GetType().Name}.LoadStateDict: expected a non-negative integer scalar 'last_epoch'.", nameof(state));
+            throw new ArgumentException($"{GetType().Name}.LoadStateDict: {problems}.", nameof(state));
         }
-        Epoch = (int)t.AsReadOnlySpan()[0];
-        Apply();
+        commit();
+    }
+
+    /// <summary>
+    /// Checks <paramref name="state"/> without changing anything; returns the action that applies it, or null with the
+    /// problems. <paramref name="initialRates"/> stands in for the groups' initial rates when base_lrs are absent
+    /// (the values an optimizer load about to be applied will set).
+    /// </summary>
+    internal Action? PrepareLoadStateDict(IReadOnlyDictionary<string, Tensor> state, IReadOnlyList<float>? initialRates, out string problems)
+    {
+        var found = new List<string>();
+        int epoch = 0;
+        if (!state.TryGetValue("last_epoch", out var t) || t.Length != 1 || !(t.AsReadOnlySpan()[0] >= 0)
+            || t.AsReadOnlySpan()[0] > int.MaxValue || t.AsReadOnlySpan()[0] % 1 != 0)
+        {
+            found.Add($"expected a non-negative integer scalar 'last_epoch'{(t is { Length: 1 } ? $", got {t.AsReadOnlySpan()[0]}" : "")}");
+        }
+        else
+        {
+            epoch = (int)t.AsReadOnlySpan()[0];
+        }
+        var groups = Optimizer.ParamGroups;
+        var bases = new float[_baseRates.Length];
+        bool hasBases = state.Keys.Any(k => k.StartsWith("base_lrs.", StringComparison.Ordinal));
+        for (int g = 0; g < bases.Length; g++)
+        {
+            if (!hasBases)
+            {
+                bases[g] = initialRates?[g] ?? groups[g].InitialLearningRate;
+            }
+            else if (!state.TryGetValue($"base_lrs.{g}", out var b) || b.Length != 1)
+            {
+                found.Add($"missing or non-scalar 'base_lrs.{g}'");
+            }
+            else if (!(b.AsReadOnlySpan()[0] >= 0f) || float.IsInfinity(b.AsReadOnlySpan()[0]))
+            {
+                found.Add($"'base_lrs.{g}' is {b.AsReadOnlySpan()[0]}; it must be finite and >= 0");
+            }
+            else
+            {
+                bases[g] = b.AsReadOnlySpan()[0];
+            }
+        }
+        foreach (var key in state.Keys)
+        {
+            if (key != "last_epoch" && !(key.StartsWith("base_lrs.", StringComparison.Ordinal)
+                && int.TryParse(key.AsSpan("base_lrs.".Length), System.Globalization.NumberStyles.None, null, out int g) && g < bases.Length))
+            {
+                found.Add($"unexpected key '{key}'");
+            }
+        }
+        if (found.Count == 0)
+        {
+            // The rates must be settable: a schedule whose closed form overflows at that epoch is rejected here, not halfway.
+            for (int g = 0; g < bases.Length; g++)
+            {
+                double rate = RateAt(bases[g], epoch);
+                if (!((float)rate >= 0f) || float.IsInfinity((float)rate))
+                {
+                    found.Add($"epoch {epoch} gives group {g} the rate {rate}");
+                }
+            }
+        }
+        problems = string.Join("; ", found);
+        if (found.Count > 0)
+        {
+            return null;
+        }
+        return () =>
+        {
+            bases.CopyTo(_baseRates, 0);
+            Epoch = epoch;
+            Apply();
+        };
     }
 }
 

@@ -19,11 +19,11 @@ public abstract class Optimizer
         foreach (var group in groups)
         {
             ArgumentNullException.ThrowIfNull(group);
+            CheckNonNegative(group.RequestedLearningRate ?? learningRate, "lr");
+            CheckNonNegative(group.RequestedWeightDecay ?? weightDecay, "weight_decay");
             group.LearningRate = group.RequestedLearningRate ?? learningRate;
             group.WeightDecay = group.RequestedWeightDecay ?? weightDecay;
             group.InitialLearningRate = group.LearningRate;
-            CheckNonNegative(group.LearningRate, "lr");
-            CheckNonNegative(group.WeightDecay, "weight_decay");
             foreach (var p in group.Parameters)
             {
                 if (p is null || !p.IsLeaf || !p.RequiresGrad)
@@ -129,11 +129,42 @@ public abstract class Optimizer
         return dict;
     }
 
-    /// <summary>Restores a state saved by <see cref="StateDict"/> from an optimizer of the same kind over the same parameters.</summary>
+    /// <summary>
+    /// The state one parameter holds once it has been stepped, by name, e.g. <c>step</c>, <c>exp_avg</c> and
+    /// <c>exp_avg_sq</c> for Adam. <see cref="LoadStateDict"/> accepts for each parameter either none of it (never
+    /// stepped) or all of it, and nothing else. Null (the default, for optimizers that do not declare their state)
+    /// accepts any names whose tensors have the parameter's shape.
+    /// </summary>
+    protected virtual IReadOnlyList<string>? StateNames => null;
+
+    /// <summary>State that can never be negative (running averages of squares); a checkpoint with a negative value is rejected.</summary>
+    protected virtual IReadOnlyList<string> NonNegativeStateNames => [];
+
+    /// <summary>
+    /// Restores a state saved by <see cref="StateDict"/> from an optimizer of the same kind over the same parameters:
+    /// every group's lr, initial_lr and weight_decay (finite and &gt;= 0) and every parameter's state (the names the
+    /// optimizer keeps, the parameter's shape, finite values, integer step counts). Nothing changes unless all of it
+    /// is valid.
+    /// </summary>
+    /// <exception cref="ArgumentException">A key is missing, unexpected or mis-shaped, or a value is out of range; all problems are listed.</exception>
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        var problems = new List<string>();
+        var commit = PrepareLoadStateDict(state, out var problems);
+        if (commit is null)
+        {
+            throw new ArgumentException($"{Name}.LoadStateDict: {problems}.", nameof(state));
+        }
+        commit();
+    }
+
+    /// <summary>
+    /// Checks <paramref name="state"/> completely without changing anything; returns the action that applies it, or
+    /// null with every problem in <paramref name="problems"/>.
+    /// </summary>
+    internal Action? PrepareLoadStateDict(IReadOnlyDictionary<string, Tensor> state, out string problems)
+    {
+        var found = new List<string>();
         var groupValues = new float[_groups.Count, 3];
         var parameterShapes = _groups.SelectMany(g => g.Parameters).Select(p => p.Value.Shape.ToArray()).ToArray();
         var newState = parameterShapes.Select(_ => new OrderedDictionary<string, Tensor>(StringComparer.Ordinal)).ToArray();
@@ -145,57 +176,100 @@ public abstract class Optimizer
                 string key = $"param_groups.{g}.{groupFields[f]}";
                 if (!state.TryGetValue(key, out var t) || t.Length != 1)
                 {
-                    problems.Add($"missing or non-scalar '{key}'");
+                    found.Add($"missing or non-scalar '{key}'");
+                    continue;
                 }
-                else
+                float value = t.AsReadOnlySpan()[0];
+                if (!(value >= 0f) || float.IsInfinity(value))
                 {
-                    groupValues[g, f] = t.AsReadOnlySpan()[0];
+                    found.Add($"'{key}' is {value}; it must be finite and >= 0");
                 }
+                groupValues[g, f] = value;
             }
         }
+        var names = StateNames;
+        var nonNegative = NonNegativeStateNames;
         foreach (var (key, tensor) in state)
         {
             if (key.StartsWith("param_groups.", StringComparison.Ordinal))
             {
                 if (!IsGroupKey(key, _groups.Count, groupFields))
                 {
-                    problems.Add($"unexpected key '{key}'");
+                    found.Add($"unexpected key '{key}'");
                 }
                 continue;
             }
             var parts = key.Split('.', 3);
-            if (parts.Length != 3 || parts[0] != "state" || !int.TryParse(parts[1], out int i) || i < 0 || i >= newState.Length)
+            if (parts.Length != 3 || parts[0] != "state" || !int.TryParse(parts[1], System.Globalization.NumberStyles.None, null, out int i)
+                || i >= newState.Length || names is not null && !names.Contains(parts[2]))
             {
-                problems.Add($"unexpected key '{key}'");
+                found.Add($"unexpected key '{key}'{(names is null ? "" : $" ({Name} keeps {string.Join(", ", names.DefaultIfEmpty("no state"))})")}");
                 continue;
             }
             if (!IsValidStateShape(parts[2], tensor.Shape, parameterShapes[i]))
             {
-                problems.Add($"'{key}' has shape {Shapes.Format(tensor.Shape)}, parameter {i} is {Shapes.Format(parameterShapes[i])}");
+                found.Add($"'{key}' has shape {Shapes.Format(tensor.Shape)}, parameter {i} is {Shapes.Format(parameterShapes[i])}");
+                continue;
+            }
+            if (CheckValues(parts[2], tensor.AsReadOnlySpan(), nonNegative.Contains(parts[2])) is { } problem)
+            {
+                found.Add($"'{key}' {problem}");
                 continue;
             }
             newState[i].Add(parts[2], tensor.Clone());
         }
-        if (problems.Count > 0)
+        if (names is not null)
         {
-            throw new ArgumentException($"{Name}.LoadStateDict: {string.Join("; ", problems)}.", nameof(state));
+            for (int i = 0; i < newState.Length; i++)
+            {
+                if (newState[i].Count > 0 && newState[i].Count < names.Count)
+                {
+                    found.Add($"parameter {i} has state {string.Join(", ", newState[i].Keys)} but lacks {string.Join(", ", names.Except(newState[i].Keys))}");
+                }
+            }
         }
-        for (int g = 0; g < _groups.Count; g++)
+        problems = string.Join("; ", found);
+        if (found.Count > 0)
         {
-            _groups[g].LearningRate = groupValues[g, 0];
-            _groups[g].InitialLearningRate = groupValues[g, 1];
-            _groups[g].WeightDecay = groupValues[g, 2];
+            return null;
         }
-        for (int i = 0; i < newState.Length; i++)
+        return () =>
         {
-            _state[i] = newState[i];
+            for (int g = 0; g < _groups.Count; g++)
+            {
+                _groups[g].LearningRate = groupValues[g, 0];
+                _groups[g].InitialLearningRate = groupValues[g, 1];
+                _groups[g].WeightDecay = groupValues[g, 2];
+            }
+            for (int i = 0; i < newState.Length; i++)
+            {
+                _state[i] = newState[i];
+            }
+        };
+    }
+
+    private static string? CheckValues(string name, ReadOnlySpan<float> values, bool nonNegative)
+    {
+        if (name == ParameterState.StepName)
+        {
+            float step = values[0];
+            return step >= 0f && step <= 1 << 24 && step == MathF.Floor(step) ? null : $"is {step}; a step count is an integer in [0, 2^24]";
         }
+        for (int j = 0; j < values.Length; j++)
+        {
+            if (!float.IsFinite(values[j]) || nonNegative && values[j] < 0f)
+            {
+                return $"holds {values[j]} at element {j}; {(nonNegative ? "it must be finite and >= 0" : "it must be finite")}";
+            }
+        }
+        return null;
     }
 
     private static bool IsGroupKey(string key, int groupCount, string[] fields)
     {
         var parts = key.Split('.');
-        return parts.Length == 3 && int.TryParse(parts[1], out int g) && g >= 0 && g < groupCount && fields.Contains(parts[2]);
+        return parts.Length == 3 && int.TryParse(parts[1], System.Globalization.NumberStyles.None, null, out int g) && g < groupCount
+            && fields.Contains(parts[2]);
     }
 
     // Scalars (the step count) are rank 0; every other state tensor has its parameter's shape.

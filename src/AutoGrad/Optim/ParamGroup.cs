@@ -19,13 +19,32 @@ public sealed class ParamGroup
     public IReadOnlyList<Variable> Parameters { get; }
 
     /// <summary>The current learning rate.</summary>
-    public float LearningRate { get; set; }
+    /// <exception cref="ArgumentOutOfRangeException">Set to a value that is not finite and &gt;= 0.</exception>
+    public float LearningRate
+    {
+        get;
+        set => field = Check(value, "lr");
+    }
 
     /// <summary>The weight decay (L2 penalty, or decoupled decay in AdamW).</summary>
-    public float WeightDecay { get; set; }
+    /// <exception cref="ArgumentOutOfRangeException">Set to a value that is not finite and &gt;= 0.</exception>
+    public float WeightDecay
+    {
+        get;
+        set => field = Check(value, "weight_decay");
+    }
 
     /// <summary>The learning rate the schedule starts from (PyTorch's initial_lr).</summary>
-    public float InitialLearningRate { get; internal set; }
+    public float InitialLearningRate
+    {
+        get;
+        internal set => field = Check(value, "initial_lr");
+    }
+
+    private static float Check(float value, string name)
+        => value >= 0f && !float.IsInfinity(value)
+            ? value
+            : throw new ArgumentOutOfRangeException(name, value, $"ParamGroup: {name} must be finite and >= 0; got {value}.");
 
     internal float? RequestedLearningRate { get; }
 

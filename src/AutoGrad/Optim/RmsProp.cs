@@ -40,6 +40,13 @@ public sealed class RmsProp : Optimizer
     public bool Centered { get; }
 
     /// <inheritdoc/>
+    protected override IReadOnlyList<string> StateNames =>
+        [ParameterState.StepName, "square_avg", .. Centered ? ["grad_avg"] : Array.Empty<string>(), .. Momentum > 0f ? ["momentum_buffer"] : Array.Empty<string>()];
+
+    /// <inheritdoc/>
+    protected override IReadOnlyList<string> NonNegativeStateNames => ["square_avg"];
+
+    /// <inheritdoc/>
     protected override void Update(Span<float> p, ReadOnlySpan<float> grad, ParamGroup group, ParameterState state)
     {
         state.NextStep();

@@ -41,6 +41,9 @@ public sealed class Sgd : Optimizer
     public bool Nesterov { get; }
 
     /// <inheritdoc/>
+    protected override IReadOnlyList<string> StateNames => Momentum != 0f ? ["momentum_buffer"] : [];
+
+    /// <inheritdoc/>
     protected override void Update(Span<float> p, ReadOnlySpan<float> grad, ParamGroup group, ParameterState state)
     {
         float lr = group.LearningRate, wd = group.WeightDecay, momentum = Momentum, keep = 1f - Dampening;

@@ -60,18 +60,6 @@ public sealed class NpyTests
         CollectionAssert.AreEqual(new[] { 5, -1, 0, 9, 123456789 }, Npy.Load(TestUtil.FixturePath("io", "numpy_i8.npy")).ToInt32());
     }
 
-    private static byte[] Npy1(string header, int dataBytes)
-    {
-        var h = Encoding.ASCII.GetBytes(header);
-        var bytes = new byte[10 + h.Length + dataBytes];
-        new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y' }.CopyTo(bytes, 0);
-        bytes[6] = 1;
-        bytes[8] = (byte)h.Length;
-        bytes[9] = (byte)(h.Length >> 8);
-        h.CopyTo(bytes, 10);
-        return bytes;
-    }
-
     [TestMethod]
     [DataRow("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }\n", 8, "truncated")]
     [DataRow("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }\n", 16, "trailing")]
@@ -82,7 +70,7 @@ public sealed class NpyTests
     [DataRow("not a dict", 0, "header")]
     public void CorruptFilesThrowInvalidData(string header, int dataBytes, string expected)
     {
-        string path = TestUtil.WriteTempFile("bad.npy", Npy1(header, dataBytes));
+        string path = TestUtil.WriteTempFile("bad.npy", FileBytes.Npy(header, dataBytes));
         var e = Assert.ThrowsExactly<InvalidDataException>(() => Npy.Load(path));
         StringAssert.Contains(e.Message, path);
         StringAssert.Contains(e.Message, expected);
@@ -93,7 +81,7 @@ public sealed class NpyTests
     {
         var e = Assert.ThrowsExactly<InvalidDataException>(() => Npy.Load(TestUtil.WriteTempFile("bad.npy", "PK\x03\x04 zip"u8.ToArray())));
         StringAssert.Contains(e.Message, "magic");
-        var v1 = Npy1("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }\n", 12);
+        var v1 = FileBytes.Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }\n", 12);
         v1[8] = 0xff;
         v1[9] = 0xff;
         e = Assert.ThrowsExactly<InvalidDataException>(() => Npy.Load(TestUtil.WriteTempFile("bad.npy", v1)));

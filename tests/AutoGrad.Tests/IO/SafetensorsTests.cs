@@ -106,15 +106,6 @@ public sealed class SafetensorsTests
         CollectionAssert.AreEqual(new[] { "b" }, loaded.Keys.ToArray());
     }
 
-    private static byte[] WithHeader(string json, int dataBytes)
-    {
-        var header = Encoding.UTF8.GetBytes(json);
-        var bytes = new byte[8 + header.Length + dataBytes];
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)header.Length);
-        header.CopyTo(bytes, 8);
-        return bytes;
-    }
-
     [TestMethod]
     [DataRow("", 0, "fewer than the 8-byte header length")]
     [DataRow("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 4, "truncated")]
@@ -128,7 +119,7 @@ public sealed class SafetensorsTests
     [DataRow("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8, "gap or overlap")]
     public void CorruptFilesThrowInvalidData(string header, int dataBytes, string expected)
     {
-        var bytes = header.Length == 0 && dataBytes == 0 ? new byte[5] : WithHeader(header, dataBytes);
+        var bytes = header.Length == 0 && dataBytes == 0 ? new byte[5] : FileBytes.Safetensors(header, dataBytes);
         string path = TestUtil.WriteTempFile("bad.safetensors", bytes);
         var e = Assert.ThrowsExactly<InvalidDataException>(() => Safetensors.Load(path));
         StringAssert.Contains(e.Message, path);

@@ -36,4 +36,13 @@ public sealed class MetricsTests
         Assert.AreEqual(0.75, first.GetProperty("val_accuracy").GetDouble(), 1e-7);
         Assert.AreEqual(1.5, first.GetProperty("seconds").GetDouble());
     }
+
+    [TestMethod]
+    public void EvaluateOnAnEmptyDataSetThrows()
+    {
+        var model = AutoGrad.Nn.Mlp.Create([2, 3]);
+        var empty = new AutoGrad.Data.TensorDataset(Tensor.Zeros(0, 2), []);
+        var e = Assert.ThrowsExactly<ArgumentException>(() => Classification.Evaluate(model, new AutoGrad.Data.DataLoader(empty, 4), 3));
+        StringAssert.Contains(e.Message, "no samples");
+    }
 }

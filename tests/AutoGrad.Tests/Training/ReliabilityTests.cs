@@ -34,10 +34,10 @@ public sealed class ReliabilityTests
 
     private sealed class Run
     {
-        public Run(long seed)
+        public Run(long seed, float lr = 2e-3f)
         {
             Model = SmallCnn(seed);
-            Optimizer = new Adam(Model.Parameters(), 2e-3f);
+            Optimizer = new Adam(Model.Parameters(), lr);
             Scheduler = new StepLr(Optimizer, stepSize: 1, gamma: 0.7f);
             Loader = new DataLoader(Digits.Value, 32, shuffle: true, seed: seed);
             Generator.ManualSeed(seed); // dropout masks come from the thread's default generator
@@ -130,6 +130,16 @@ public sealed class ReliabilityTests
         }
         AssertBitwiseEqual(uninterrupted.Weights(), resumed.Weights(), "resumed at epoch 2");
 
+        // PyTorch's resume semantics: the saved base and current rates count, not those the resumed run was built with.
+        var otherRate = new Run(99, lr: 0.5f);
+        TrainingCheckpoint.Load(path, otherRate.Model, otherRate.Optimizer, otherRate.Scheduler, otherRate.Generators);
+        Assert.AreEqual(first.Optimizer.LearningRate, otherRate.Optimizer.LearningRate);
+        for (int e = done; e < 4; e++)
+        {
+            otherRate.Epoch();
+        }
+        AssertBitwiseEqual(uninterrupted.Weights(), otherRate.Weights(), "resumed at epoch 2 into Adam(lr: 0.5)");
+
         string plain = Path.Combine(TestUtil.TempFolder("resume"), "plain.safetensors");
         Safetensors.Save(plain, resumed.Model.StateDict());
         Assert.ThrowsExactly<InvalidDataException>(() => TrainingCheckpoint.Load(plain, resumed.Model, resumed.Optimizer, null));
@@ -160,6 +170,10 @@ public sealed class ReliabilityTests
             Assert.IsTrue(value is 1f or 2f);
             Assert.IsTrue(state.Values.All(t => t.ToArray().All(v => v == value)), $"attempt {attempt}: one consistent save, not a mix");
         }
+        // A kill leaves the writer's temporary file behind; the next save of the same file removes it.
+        Safetensors.Save(path, Safetensors.Load(path));
+        CollectionAssert.AreEqual(new[] { "model.safetensors" }, Directory.GetFiles(folder).Select(Path.GetFileName).ToArray(),
+            "stale temporary files are removed");
     }
 
     [TestMethod]
