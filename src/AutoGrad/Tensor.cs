@@ -11,7 +11,7 @@ namespace AutoGrad;
 /// Op outputs get their buffers from one internal factory, which takes all but the smallest from a pool. A reshaped
 /// tensor shares its buffer with the source (a view), exactly like <c>torch.reshape</c> on a contiguous tensor.
 /// </remarks>
-public sealed class Tensor
+public sealed partial class Tensor
 {
     /// <summary>The largest supported rank.</summary>
     public const int MaxRank = 6;

@@ -93,6 +93,20 @@ public sealed class GradCheckTests
         ["slice/negative_start"] = new(a => a[0].Slice(0, -3, -1), g => [N(g, 5, 2)]),
         ["index_select/repeats"] = new(a => a[0].IndexSelect(1, [2, 0, 2, -1]), g => [N(g, 2, 4, 2)]),
 
+        // tensor ops (FTensorOps.cs); index and mask tensors are fixed
+        ["where"] = new(a => F.Where(Tensor.FromArray([1f, 0f, 0f, 1f, 1f, 0f], 2, 3), a[0], a[1]), g => [N(g, 2, 3), N(g, 1, 3)]),
+        ["masked_fill"] = new(a => F.MaskedFill(a[0] * a[0], Tensor.FromArray([1f, 0f, 1f], 3), 2f), g => [N(g, 2, 3)]),
+        ["gather/dim1_repeats"] = new(a => F.Gather(a[0] * a[0], 1, Tensor.FromArray([2f, 2f, 0f, 1f, 3f, 3f], 2, 3)), g => [N(g, 2, 4)]),
+        ["scatter_add/dim0"] = new(a => F.ScatterAdd(a[0], 0, Tensor.FromArray([1f, 0f, 1f, 1f, 1f, 0f], 2, 3), a[1] * a[1]), g => [N(g, 2, 3), N(g, 2, 4)]),
+        ["stack"] = new(a => F.Stack([a[0], a[1] * a[0]], 1), g => [N(g, 2, 3), N(g, 2, 3)]),
+        ["split"] = new(a => F.Split(a[0], 2, 1)[1] * F.Chunk(a[0], 3, 1)[0], g => [N(g, 3, 6)]),
+        ["expand"] = new(a => F.Expand(a[0], 2, 3, 4) * a[1], g => [N(g, 3, 1), N(g, 2, 3, 4)]),
+        ["repeat"] = new(a => F.Repeat(a[0] * a[0], 2, 1, 3), g => [N(g, 2, 2)]),
+        ["tril"] = new(a => F.Tril(a[0] * a[0], -1), g => [N(g, 2, 3, 4)]),
+        ["triu"] = new(a => F.Triu(a[0], 1) * a[0], g => [N(g, 4, 3)]),
+        ["cumsum"] = new(a => F.Cumsum(a[0] * a[0], 1), g => [N(g, 2, 4, 3)]),
+        ["topk"] = new(a => F.TopK(a[0].Exp(), 2, 1).Values, g => [Distinct(g, 3, 5)]),
+
         // a small network: every piece together
         ["mlp"] = new(a => (a[0].MatMul(a[1]) + a[2]).Tanh().MatMul(a[3]).Sigmoid().Mean(), g => [N(g, 4, 3), N(g, 3, 5), N(g, 5), N(g, 5, 2)]),
     };

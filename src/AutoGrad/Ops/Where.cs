@@ -1,0 +1,45 @@
+using AutoGrad.Graph;
+using AutoGrad.Kernels;
+
+namespace AutoGrad.Ops;
+
+/// <summary>
+/// where(condition, x, y) with broadcasting over all three: x where the condition (a mask, no gradient) is nonzero,
+/// else y. The gradient goes to the side that was chosen, as a where of its own.
+/// </summary>
+internal sealed class Where : Function
+{
+    private Tensor _condition = Tensor.Scalar(0f);
+
+    public static Variable Apply(Tensor condition, Variable x, Variable y)
+    {
+        var shape = Shapes.Broadcast(Shapes.Broadcast(condition.Shape, x.Shape, "Where"), y.Shape, "Where");
+        var c = TensorMath.Expand(condition, shape);
+        var result = Tensor.EmptyOwned((int[])shape.Clone());
+        Selection.Where(c.AsReadOnlySpan(), TensorMath.Expand(x.Value, shape).AsReadOnlySpan(), TensorMath.Expand(y.Value, shape).AsReadOnlySpan(), result.AsSpan());
+        return new Where { _condition = c }.Record(result, x, y);
+    }
+
+    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
+    {
+        // x: where(c, grad, 0); y: where(c, 0, grad)   (summed back to each shape by the engine)
+        var zero = Tensor.Scalar(0f);
+        inputGrads[0] = NeedsInputGrad[0] ? Choose(_condition, grad, zero) : null;
+        inputGrads[1] = NeedsInputGrad[1] ? Choose(_condition, zero, grad) : null;
+    }
+
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+    {
+        var zero = Constant(Tensor.Scalar(0f));
+        inputGrads[0] = NeedsInputGrad[0] ? Apply(_condition, grad, zero) : null;
+        inputGrads[1] = NeedsInputGrad[1] ? Apply(_condition, zero, grad) : null;
+    }
+
+    private static Tensor Choose(Tensor condition, Tensor x, Tensor y)
+    {
+        var result = Tensor.EmptyOwned((int[])condition.ShapeArray.Clone());
+        Selection.Where(condition.AsReadOnlySpan(), TensorMath.Expand(x, condition.ShapeArray).AsReadOnlySpan(),
+            TensorMath.Expand(y, condition.ShapeArray).AsReadOnlySpan(), result.AsSpan());
+        return result;
+    }
+}
