@@ -35,6 +35,10 @@ internal sealed class Dropout : Function
         inputGrads[0] = TensorMath.Multiply(grad, _mask!);
     }
 
+    // self: grad * mask, the mask a constant; copied, since the node gives its own mask back to the pool on release
+    // while the gradient's graph may still read it
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = Mul.Apply(grad, Constant(_mask!.Clone()));
+
     protected override void ReleaseSaved()
     {
         BufferPool.Return(_mask);
