@@ -26,8 +26,12 @@ internal sealed class Dropout : Function
         {
             mask.AsSpan().Clear();
         }
-        return new Dropout { _mask = mask, _p = p }.Record(TensorMath.Multiply(x.Value, mask), x);
+        return WithMask(x, mask, p);
     }
+
+    /// <summary>x * mask for a mask of 0 and 1 / (1 - p) drawn elsewhere (a fixture's); the node then owns the mask.</summary>
+    internal static Variable WithMask(Variable x, Tensor mask, float p)
+        => new Dropout { _mask = mask, _p = p }.Record(TensorMath.Multiply(x.Value, mask), x);
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
     {
