@@ -74,7 +74,7 @@ public sealed class HigherOrderParityTests
         Assert.IsTrue(ParityFixture.Load(File).Any(c => c.StringAttr("post") == "square"), "every op also comes squared");
     }
 
-    private static Variable Apply(ParityCase c, Variable[] x)
+    internal static Variable Apply(ParityCase c, Variable[] x)
     {
         var y = ApplyOp(c, x);
         return c.StringAttr("post") == "square" ? y * y : y;
