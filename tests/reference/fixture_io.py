@@ -50,6 +50,38 @@ def run_case(name, op, fn, inputs, requires_grad=None, attrs=None, seed=0):
     }
 
 
+# ---- inputs (drawn from torch's global generator, so each script's seed fixes them)
+
+def randn(*shape):
+    return torch.randn(shape)
+
+
+def away(*shape, margin=0.05):
+    """Normal values at least `margin` away from 0 (the kinks of abs, relu, leaky_relu, elu)."""
+    x = torch.randn(shape)
+    return x + margin * torch.sign(x) + (x == 0) * margin
+
+
+def positive(*shape, low=0.1, high=3.0):
+    return torch.rand(shape) * (high - low) + low
+
+
+def away_from(points, *shape, near=0.02, shift=0.05):
+    """Uniform values in [-1.5, 1.5) moved by `shift` where they come within `near` of one of `points` (a clamp's bounds)."""
+    x = torch.rand(shape) * 3 - 1.5
+    for p in points:
+        x = torch.where((x - p).abs() < near, x + shift, x)
+    return x
+
+
+def distinct(*shape):
+    """Distinct values 0.1 apart in random order (no ties for max, min and max pooling)."""
+    n = 1
+    for s in shape:
+        n *= s
+    return (torch.randperm(n).float() - n // 2).mul(0.1).reshape(shape)
+
+
 def write(path, generator, cases):
     names = [c["name"] for c in cases]
     assert len(names) == len(set(names)), "case names must be unique"

@@ -8,39 +8,10 @@ import os
 
 import torch
 
-from fixture_io import run_case, write
+from fixture_io import away, away_from, distinct, positive, randn, run_case, write
 
 torch.manual_seed(1234)
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def randn(*shape):
-    return torch.randn(shape)
-
-
-def away(*shape, margin=0.05):
-    """Normal values at least `margin` away from 0 (kinks of abs/relu)."""
-    x = torch.randn(shape)
-    return x + margin * torch.sign(x) + (x == 0) * margin
-
-
-def positive(*shape, low=0.1, high=3.0):
-    return torch.rand(shape) * (high - low) + low
-
-
-def away_from(points, *shape):
-    x = torch.rand(shape) * 3 - 1.5
-    for p in points:
-        close = (x - p).abs() < 0.02
-        x = torch.where(close, x + 0.05, x)
-    return x
-
-
-def distinct(*shape):
-    n = 1
-    for s in shape:
-        n *= s
-    return (torch.randperm(n).float() - n // 2).mul(0.1).reshape(shape)
 
 
 cases = []

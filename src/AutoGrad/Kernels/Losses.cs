@@ -66,6 +66,34 @@ internal static class Losses
         }
     }
 
+    /// <summary>
+    /// The class targets as a [rows, classes] matrix: <paramref name="hit"/> at (i, t_i), <paramref name="rest"/>
+    /// elsewhere in the row, a row of zeros where t_i == ignoreIndex (the constants of a differentiable backward).
+    /// </summary>
+    public static void ClassTargetMatrix(ReadOnlySpan<int> targets, int classes, int ignoreIndex, float hit, float rest, Span<float> destination)
+    {
+        for (int i = 0; i < targets.Length; i++)
+        {
+            var row = destination.Slice(i * classes, classes);
+            if (targets[i] == ignoreIndex)
+            {
+                row.Clear();
+                continue;
+            }
+            row.Fill(rest);
+            row[targets[i]] = hit;
+        }
+    }
+
+    /// <summary>1 for each row whose target is a class, 0 where it is <paramref name="ignoreIndex"/>.</summary>
+    public static void KeptRows(ReadOnlySpan<int> targets, int ignoreIndex, Span<float> destination)
+    {
+        for (int i = 0; i < targets.Length; i++)
+        {
+            destination[i] = targets[i] == ignoreIndex ? 0f : 1f;
+        }
+    }
+
     /// <summary>-(y log p + (1 - y) log(1 - p)) with each log clamped at -100, as PyTorch.</summary>
     public static void BinaryCrossEntropy(ReadOnlySpan<float> p, ReadOnlySpan<float> y, Span<float> destination)
     {

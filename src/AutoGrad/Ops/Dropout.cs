@@ -26,14 +26,22 @@ internal sealed class Dropout : Function
         {
             mask.AsSpan().Clear();
         }
-        return new Dropout { _mask = mask, _p = p }.Record(TensorMath.Multiply(x.Value, mask), x);
+        return WithMask(x, mask, p);
     }
+
+    /// <summary>x * mask for a mask of 0 and 1 / (1 - p) drawn elsewhere (a fixture's); the node then owns the mask.</summary>
+    internal static Variable WithMask(Variable x, Tensor mask, float p)
+        => new Dropout { _mask = mask, _p = p }.Record(TensorMath.Multiply(x.Value, mask), x);
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
     {
         // self: grad * mask
         inputGrads[0] = TensorMath.Multiply(grad, _mask!);
     }
+
+    // self: grad * mask, the mask a constant; copied, since the node gives its own mask back to the pool on release
+    // while the gradient's graph may still read it
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = Mul.Apply(grad, Constant(_mask!.Clone()));
 
     protected override void ReleaseSaved()
     {

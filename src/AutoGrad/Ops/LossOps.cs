@@ -36,6 +36,17 @@ internal sealed class CrossEntropy : Function
         inputGrads[0] = inputGrad;
     }
 
+    // The same formula with the softmax recomputed as a node of its own (the saved log-probabilities are no variable
+    // of the graph), so its derivative, the loss's second derivative, flows to the logits; ignored rows are masked.
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+    {
+        var logits = Inputs[0];
+        int n = logits.Shape[0], c = logits.Shape[1];
+        var rowGrad = Mul.Apply(Reshape.Apply(grad, [n, 1]), Constant(ClassTargets.RowMask(_targets, _ignoreIndex)));
+        var smoothed = Constant(ClassTargets.Matrix(_targets, c, _ignoreIndex, 1f - _smoothing + _smoothing / c, _smoothing / c));
+        inputGrads[0] = Mul.Apply(rowGrad, Sub.Apply(SoftmaxFunction.Apply(logits, 1, log: false), smoothed));
+    }
+
     protected override void ReleaseSaved()
     {
         Buffers.BufferPool.Return(_logProbs); // only this node ever sees the log-probabilities
@@ -65,6 +76,10 @@ internal sealed class NllLoss : Function
         Losses.ClassNllBackward(_classes, _targets, _ignoreIndex, grad.AsReadOnlySpan(), inputGrad.AsSpan());
         inputGrads[0] = inputGrad;
     }
+
+    // self: grad_i * -onehot(target_i), linear in grad; the one-hot matrix is a constant
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+        => inputGrads[0] = Mul.Apply(Reshape.Apply(grad, [_targets.Length, 1]), Constant(ClassTargets.Matrix(_targets, _classes, _ignoreIndex, -1f, 0f)));
 }
 
 /// <summary>Binary cross-entropy of probabilities p against targets y, elementwise, logs clamped at -100.</summary>
@@ -97,6 +112,20 @@ internal sealed class BinaryCrossEntropy : Function
             inputGrads[1] = g;
         }
     }
+
+    // The same formulas in differentiable ops (a clamp's mask is constant); their derivative with respect to self is
+    // PyTorch's binary_cross_entropy_double_backward, (self^2 - 2 self target + target) / (self (1 - self))^2 * grad.
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+    {
+        var (p, y) = (Inputs[0], Inputs[1]);
+        var oneMinusP = RSubScalar.Apply(p, 1f);
+        inputGrads[0] = NeedsInputGrad[0]
+            ? Div.Apply(Mul.Apply(grad, Sub.Apply(p, y)), Clamp.Apply(Mul.Apply(p, oneMinusP), 1e-12f, float.PositiveInfinity))
+            : null;
+        inputGrads[1] = NeedsInputGrad[1] ? Mul.Apply(grad, Sub.Apply(ClampedLog(oneMinusP), ClampedLog(p))) : null;
+    }
+
+    private static Variable ClampedLog(Variable x) => Clamp.Apply(Log.Apply(x), -100f, float.PositiveInfinity);
 
     protected override void ReleaseSaved() => (_p, _y) = (null, null);
 }
@@ -132,5 +161,32 @@ internal sealed class BinaryCrossEntropyWithLogits : Function
         }
     }
 
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+    {
+        var (x, y) = (Inputs[0], Inputs[1]);
+        inputGrads[0] = NeedsInputGrad[0] ? Mul.Apply(grad, Sub.Apply(Sigmoid.Apply(x), y)) : null;
+        inputGrads[1] = NeedsInputGrad[1] ? Neg.Apply(Mul.Apply(grad, x)) : null;
+    }
+
     protected override void ReleaseSaved() => (_x, _y) = (null, null);
+}
+
+/// <summary>Class-index targets as the constant tensors of the class losses' differentiable backwards.</summary>
+internal static class ClassTargets
+{
+    /// <summary>[N, C]: <paramref name="hit"/> at each row's target, <paramref name="rest"/> elsewhere, zero rows where ignored.</summary>
+    public static Tensor Matrix(int[] targets, int classes, int ignoreIndex, float hit, float rest)
+    {
+        var matrix = Tensor.Zeros(targets.Length, classes);
+        Losses.ClassTargetMatrix(targets, classes, ignoreIndex, hit, rest, matrix.AsSpan());
+        return matrix;
+    }
+
+    /// <summary>[N, 1]: 1 for a counted row, 0 for an ignored one.</summary>
+    public static Tensor RowMask(int[] targets, int ignoreIndex)
+    {
+        var mask = Tensor.Zeros(targets.Length, 1);
+        Losses.KeptRows(targets, ignoreIndex, mask.AsSpan());
+        return mask;
+    }
 }

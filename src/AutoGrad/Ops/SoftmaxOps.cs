@@ -41,5 +41,14 @@ internal sealed class SoftmaxFunction : Function
         }
     }
 
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+    {
+        // the same formulas on the output as a variable of the graph, so their derivative reaches x through this node
+        var y = OutputVariable(_result!);
+        inputGrads[0] = _log
+            ? Sub.Apply(grad, Mul.Apply(Exp.Apply(y), Sum.Apply(grad, [_dim], keepDim: true)))
+            : Mul.Apply(y, Sub.Apply(grad, Sum.Apply(Mul.Apply(grad, y), [_dim], keepDim: true)));
+    }
+
     protected override void ReleaseSaved() => _result = null;
 }

@@ -35,7 +35,7 @@ public sealed class CoreOpsParityTests
     [TestMethod]
     public void ReportLargestDeviation() => ParityRunner.ReportLargestDeviation(ParityFixture.Load(File), Apply);
 
-    private static Variable Apply(ParityCase c, Variable[] x) => c.Op switch
+    internal static Variable Apply(ParityCase c, Variable[] x) => c.Op switch
     {
         "add" => x[0] + x[1],
         "sub" => x[0] - x[1],

@@ -30,7 +30,7 @@ public sealed class NnOpsParityTests
     [TestMethod]
     public void ReportLargestDeviation() => ParityRunner.ReportLargestDeviation(ParityFixture.Load(File), Apply);
 
-    private static Variable Apply(ParityCase c, Variable[] x) => c.Op switch
+    internal static Variable Apply(ParityCase c, Variable[] x) => c.Op switch
     {
         "conv2d" => F.Conv2d(x[0], x[1], x.Length > 2 ? x[2] : null, c.PairAttr("stride"), c.PairAttr("padding"), c.PairAttr("dilation")),
         "max_pool2d" => F.MaxPool2d(x[0], c.PairAttr("kernel"), c.PairAttr("stride"), c.PairAttr("padding")),

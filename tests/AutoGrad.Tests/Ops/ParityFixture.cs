@@ -6,8 +6,13 @@ namespace AutoGrad.Tests.Ops;
 /// A case written by a script in tests/reference from real PyTorch: inputs, attributes, the output, an upstream
 /// gradient and the resulting input gradients.
 /// </summary>
-internal sealed record ParityCase(string Name, string Op, JsonElement Attrs, Tensor[] Inputs, bool[] RequiresGrad, Tensor Output, Tensor GradOutput, Tensor?[] Grads)
+internal sealed record ParityCase(string Name, string Op, JsonElement Attrs, Tensor[] Inputs, bool[] RequiresGrad, Tensor Output, Tensor GradOutput, Tensor?[] Grads,
+    JsonElement Raw)
 {
+    /// <summary>A field of the case beyond the common ones: a list of tensors, null where the fixture has null.</summary>
+    public Tensor?[] TensorsField(string name)
+        => Raw.GetProperty(name).EnumerateArray().Select(t => t.ValueKind == JsonValueKind.Null ? null : ParityFixture.ReadTensor(t)).ToArray();
+
     public int IntAttr(string name) => Attrs.GetProperty(name).GetInt32();
 
     public int? NullableIntAttr(string name)
@@ -75,7 +80,8 @@ internal static class ParityFixture
                 inputs.Select(i => i.TryGetProperty("requires_grad", out var r) && r.GetBoolean()).ToArray(),
                 ReadTensor(c.GetProperty("output")),
                 ReadTensor(c.GetProperty("grad_output")),
-                c.GetProperty("grads").EnumerateArray().Select(g => g.ValueKind == JsonValueKind.Null ? null : ReadTensor(g)).ToArray()));
+                c.GetProperty("grads").EnumerateArray().Select(g => g.ValueKind == JsonValueKind.Null ? null : ReadTensor(g)).ToArray(),
+                c.Clone()));
         }
         return cases;
     }
