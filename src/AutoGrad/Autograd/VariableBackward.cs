@@ -46,12 +46,10 @@ internal static class VariableBackward
             {
                 continue;
             }
+            // a requested variable's gradient is taken before its hooks, as torch.autograd.grad does
+            targets?.Capture(node, grad);
             grad = ApplyHooks(node.OutputHooks, grad, node.Name);
-            if (targets is not null)
-            {
-                targets.Capture(node, grad);
-            }
-            else if (node.RetainedOutput is { } retained)
+            if (targets is null && node.RetainedOutput is { } retained)
             {
                 retained.Grad = grad.Value.Clone();
             }
@@ -86,7 +84,7 @@ internal static class VariableBackward
             var total = ApplyHooks(leaf.LeafHooks, leaves[leaf], "leaf");
             if (targets is not null)
             {
-                targets.Capture(leaf, total);
+                targets.Capture(leaf, leaves[leaf]); // hooks see it, but the gradient returned is the one before them
             }
             else
             {

@@ -175,17 +175,22 @@ public sealed class AutogradGradTests
     }
 
     [TestMethod]
-    public void AHookSeesTheGradientOfARequestedVariable()
+    public void AHookSeesTheGradientOfARequestedVariableButDoesNotChangeWhatIsReturned()
     {
-        // This library's choice: a hook on a requested variable runs before its gradient is returned (PyTorch 1.13
-        // returns the gradient the hook saw, unchanged: tensor([3., 12., 27.]) for a hook multiplying by 10).
+        // as PyTorch 1.13: the hook runs and sees tensor([3., 12., 27.]); autograd.grad returns that gradient
+        // unchanged, although the hook multiplies by 10
         var x = Leaf([1f, 2f, 3f]);
         var seen = new List<float[]>();
-        x.RegisterHook(g => { seen.Add(g.ToArray()); return null; });
+        x.RegisterHook(g => { seen.Add(g.ToArray()); return TensorMath.Multiply(g, 10f); });
         var grad = Grads.Grad(F.Sum(x * x * x), x);
         Assert.AreEqual(1, seen.Count);
         CollectionAssert.AreEqual(new[] { 3f, 12f, 27f }, seen[0]);
-        CollectionAssert.AreEqual(seen[0], grad.Value.ToArray());
+        CollectionAssert.AreEqual(new[] { 3f, 12f, 27f }, grad.Value.ToArray());
+
+        var h = x * 1f;
+        h.RegisterHook(g => TensorMath.Multiply(g, 10f));
+        var interior = Grads.Grad(F.Sum(h * h), h);
+        CollectionAssert.AreEqual(new[] { 2f, 4f, 6f }, interior.Value.ToArray());
     }
 
     [TestMethod]
