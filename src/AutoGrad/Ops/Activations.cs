@@ -23,8 +23,11 @@ internal sealed class Relu : Function
     }
 
     // self: grad * (result > 0), a constant mask (ReLU's second derivative is zero)
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
-        => inputGrads[0] = Mul.Apply(grad, Constant(TensorMath.Map(default(ReluBackwardMap), Tensor.Ones(_result!.ShapeArray), _result!, Name)));
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = Masked(grad, _result!, Name);
+
+    /// <summary>grad * (result > 0) as a graph op, the mask a constant: the differentiable backward of ReLU and of every node that fuses it.</summary>
+    internal static Variable Masked(Variable grad, Tensor result, string op)
+        => Mul.Apply(grad, Constant(TensorMath.Map(default(ReluBackwardMap), Tensor.Ones(result.ShapeArray), result, op)));
 
     protected override void ReleaseSaved() => _result = null;
 }
