@@ -9,7 +9,7 @@ import os
 import torch
 import torch.nn.functional as F
 
-from fixture_io import run_case, write
+from fixture_io import distinct, pair, randn, run_case, write
 
 torch.manual_seed(4321)
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -20,24 +20,9 @@ def case(name, op, fn, inputs, attrs=None, requires_grad=None):
     cases.append(run_case(name, op, fn, inputs, requires_grad, attrs, seed=len(cases)))
 
 
-def randn(*shape):
-    return torch.randn(shape)
-
-
 def away(*shape, margin=0.05):
     x = torch.randn(shape)
     return x + margin * torch.sign(x) + (x == 0) * margin
-
-
-def distinct(*shape):
-    n = 1
-    for s in shape:
-        n *= s
-    return (torch.randperm(n).float() - n // 2).mul(0.1).reshape(shape)
-
-
-def pair(v):
-    return list(v) if isinstance(v, (tuple, list)) else [v, v]
 
 
 # ---- conv2d
