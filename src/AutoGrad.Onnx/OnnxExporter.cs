@@ -19,9 +19,9 @@ public static class OnnxExporter
     /// <summary>The ops the exporter maps, by the names AutoGrad records.</summary>
     public static IReadOnlyList<string> SupportedOps { get; } =
     [
-        "Linear", "MatMul", "Add", "Sub", "Mul", "Div", "Neg", "AddScalar", "MulScalar", "Conv2d", "MaxPool2d", "AvgPool2d",
-        "Reshape", "Permute", "Relu", "LeakyRelu", "Tanh", "Sigmoid", "Gelu", "Elu", "Softplus (beta 1)", "Softmax", "LogSoftmax",
-        "Exp", "Log", "Sqrt", "Abs",
+        "Linear", "MatMul", "Add", "Sub", "Mul", "Div", "Neg", "AddScalar", "MulScalar", "Conv2d", "ConvTranspose2d (groups 1)",
+        "MaxPool2d", "AvgPool2d", "Reshape", "Permute", "Relu", "LeakyRelu", "Tanh", "Sigmoid", "Gelu", "Elu", "Softplus (beta 1)", "Softmax",
+        "LogSoftmax", "Exp", "Log", "Sqrt", "Abs",
     ];
 
     /// <summary>Writes the ONNX model of <paramref name="model"/> traced on <paramref name="exampleInput"/> to <paramref name="path"/>, atomically.</summary>
@@ -215,6 +215,12 @@ public static class OnnxExporter
                     }
                     break;
                 }
+                case "ConvTranspose2d":
+                    // ONNX's output size is PyTorch's: stride (in - 1) + output_padding + dilation (kernel - 1) + 1 - both pads
+                    Node("ConvTranspose", output, inputs, OnnxProto.IntsAttribute("kernel_shape", Ints("kernel_shape")),
+                        OnnxProto.IntsAttribute("strides", Ints("strides")), OnnxProto.IntsAttribute("pads", Ints("pads")),
+                        OnnxProto.IntsAttribute("dilations", Ints("dilations")), OnnxProto.IntsAttribute("output_padding", Ints("output_padding")));
+                    break;
                 case "MaxPool2d":
                 {
                     // a fused ReLU before the pooling is exported after it: max(0, .) commutes with the window maximum

@@ -78,6 +78,17 @@ public sealed class OnnxExportTests
         AssertSameOutputs(model, [2, 13, 9], 30);
     }
 
+    [TestMethod]
+    public void TransposedConvolutionOptions()
+    {
+        var g = new Generator(4);
+        var model = new Sequential(
+            new ConvTranspose2d(3, 4, 3, stride: 2, padding: 1, outputPadding: 1, generator: g), new ReLU(),
+            new ConvTranspose2d(4, 2, (3, 2), (1, 2), (0, 1), (0, 1), 1, false, (2, 1), generator: g), new Flatten(),
+            new Linear(2 * 12 * 19, 3, generator: g));
+        AssertSameOutputs(model, [3, 4, 5], 40);
+    }
+
     private sealed class UsesMax : Module
     {
         public override Variable Forward(Variable input) => F.Max(input, 1);

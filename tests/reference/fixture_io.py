@@ -28,6 +28,10 @@ def tensor_json(t):
     return {"shape": list(t.shape), "data": [number(v) for v in t.reshape(-1).tolist()]}
 
 
+def pair(v):
+    return list(v) if isinstance(v, (tuple, list)) else [v, v]
+
+
 def run_case(name, op, fn, inputs, requires_grad=None, attrs=None, seed=0):
     """Runs fn(*inputs) in float32, backpropagates a seeded random upstream gradient and records everything."""
     requires_grad = requires_grad if requires_grad is not None else [True] * len(inputs)

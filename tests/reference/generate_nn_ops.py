@@ -9,7 +9,7 @@ import os
 import torch
 import torch.nn.functional as F
 
-from fixture_io import away, distinct, randn, run_case, write
+from fixture_io import away, distinct, pair, randn, run_case, write
 
 torch.manual_seed(4321)
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -20,8 +20,6 @@ def case(name, op, fn, inputs, attrs=None, requires_grad=None):
     cases.append(run_case(name, op, fn, inputs, requires_grad, attrs, seed=len(cases)))
 
 
-def pair(v):
-    return list(v) if isinstance(v, (tuple, list)) else [v, v]
 
 
 # ---- conv2d

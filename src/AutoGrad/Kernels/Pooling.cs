@@ -163,6 +163,15 @@ internal static unsafe class Pooling
         }
     }
 
+    /// <summary>destination[o] = source[argmax[o]]: the adjoint of <see cref="MaxBackward"/> (what a second derivative through a max pooling reads).</summary>
+    public static void GatherWinners(ReadOnlySpan<float> source, ReadOnlySpan<int> argmax, Span<float> destination)
+    {
+        for (int o = 0; o < destination.Length; o++)
+        {
+            destination[o] = source[argmax[o]];
+        }
+    }
+
     /// <summary>
     /// The 2x2 / stride-2 windows do not overlap, so every input position belongs to at most one window: each is written
     /// once, with the window's gradient where it won and 0 elsewhere (rows and columns past the last window included).

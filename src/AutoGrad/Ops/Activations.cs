@@ -21,7 +21,10 @@ internal readonly struct Relu : IPointwiseOp
     public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => TensorMath.Map(default(ReluBackwardMap), grad, y!, Name);
 
     // a constant mask: ReLU's second derivative is zero
-    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => Pointwise.TimesConstantDerivative(grad, y!.Value, default(ReluBackwardMap), Name);
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => Masked(grad, y!.Value, Name);
+
+    /// <summary>grad * (result &gt; 0) as a graph op, the mask a constant: the differentiable backward of ReLU and of every node that fuses it.</summary>
+    internal static Variable Masked(Variable grad, Tensor result, string op) => Pointwise.TimesConstantDerivative(grad, result, default(ReluBackwardMap), op);
 }
 
 internal readonly struct Tanh : IPointwiseOp

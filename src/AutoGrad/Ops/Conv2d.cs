@@ -64,15 +64,15 @@ internal sealed class Conv2d : Function
         var output = pool ? Tensor.EmptyOwned([g.Batch, o, pg.OutHeight, pg.OutWidth]) : Tensor.EmptyOwned([g.Batch, o, g.OutHeight, g.OutWidth]);
         var argmax = pool && saving ? BufferPool.RentInts(g.Batch * pooledSize) : null;
         var b = bias?.Value;
-        int groups = (g.Batch + SamplesPerGroup - 1) / SamplesPerGroup;
-        ForGroups(groups, SamplesPerGroup * algorithm.WorkPerSample, (g0, g1, serial) =>
+        int groups = SampleGroups.Count(g.Batch);
+        SampleGroups.For(groups, SamplesPerGroup * algorithm.WorkPerSample, (g0, g1, serial) =>
         {
             var scratch = algorithm.RentForwardScratch();
             var convolved = pool ? BufferPool.RentFloats(SamplesPerGroup * size) : null; // a group's output, pooled from cache
             var winners = pool && argmax is null ? BufferPool.RentInts(SamplesPerGroup * pooledSize) : null;
             for (int group = g0; group < g1; group++)
             {
-                var (first, count) = Members(group, g.Batch);
+                var (first, count) = SampleGroups.Members(group, g.Batch);
                 var target = convolved is null ? output.AsSpan().Slice(first * size, count * size) : convolved.AsSpan(0, count * size);
                 var biasValues = b is null ? default : b.AsReadOnlySpan();
                 algorithm.Forward(group, first, count, biasValues, relu && !pool, target, ref scratch, serial);
@@ -107,7 +107,7 @@ internal sealed class Conv2d : Function
         var algorithm = _algorithm!;
         int o = algorithm.OutChannels, size = o * g.OutPlane, taps = g.PatchSize;
         bool needInput = NeedsInputGrad[0], needWeight = NeedsInputGrad[1], needBias = NeedsInputGrad.Length > 2 && NeedsInputGrad[2];
-        int groups = (g.Batch + SamplesPerGroup - 1) / SamplesPerGroup;
+        int groups = SampleGroups.Count(g.Batch);
         var weightPartials = needWeight ? BufferPool.RentFloats(groups * o * taps) : null;
         var biasPartials = needBias ? BufferPool.RentFloats(groups * o) : null;
         var inputGrad = needInput ? Tensor.EmptyOwned([g.Batch, g.Channels, g.Height, g.Width]) : null;
@@ -116,14 +116,14 @@ internal sealed class Conv2d : Function
         int pooledSize = _pool is { } pool ? o * pool.OutPlane : 0;
         algorithm.BeginBackward(needInput, needWeight);
         long work = SamplesPerGroup * algorithm.WorkPerSample * ((needInput ? 1 : 0) + (needWeight ? 1 : 0));
-        ForGroups(groups, work, (g0, g1, serial) =>
+        SampleGroups.For(groups, work, (g0, g1, serial) =>
         {
             var scratch = algorithm.RentBackwardScratch(needInput, needWeight);
             var stage = staged ? BufferPool.RentFloats(SamplesPerGroup * size + algorithm.GradientSlack) : null;
             var stagePooled = _pool is null ? null : BufferPool.RentFloats(SamplesPerGroup * pooledSize);
             for (int group = g0; group < g1; group++)
             {
-                var (first, count) = Members(group, g.Batch);
+                var (first, count) = SampleGroups.Members(group, g.Batch);
                 var gy = GroupOutputGrad(grad, first, count, size, stage, stagePooled);
                 if (inputGrad is not null)
                 {
@@ -136,7 +136,7 @@ internal sealed class Conv2d : Function
                 }
                 if (biasPartials is not null)
                 {
-                    BiasPartials(gy, count, o, g.OutPlane, biasPartials.AsSpan(group * o, o));
+                    SampleGroups.BiasPartials(gy, count, o, g.OutPlane, biasPartials.AsSpan(group * o, o));
                 }
             }
             scratch.Dispose();
@@ -147,14 +147,43 @@ internal sealed class Conv2d : Function
         inputGrads[0] = inputGrad;
         if (weightPartials is not null)
         {
-            inputGrads[1] = SumGroups(weightPartials, groups, o * taps).WithShape([o, g.Channels, g.KernelH, g.KernelW]);
+            inputGrads[1] = SampleGroups.Sum(weightPartials, groups, o * taps).WithShape([o, g.Channels, g.KernelH, g.KernelW]);
             BufferPool.ReturnFloats(weightPartials);
         }
         if (biasPartials is not null)
         {
-            inputGrads[2] = SumGroups(biasPartials, groups, o);
+            inputGrads[2] = SampleGroups.Sum(biasPartials, groups, o);
             BufferPool.ReturnFloats(biasPartials);
         }
+    }
+
+    // the same chain rule in differentiable ops: the epilogue's gradient (a constant ReLU mask, the pooled gradient
+    // routed to its winners), then a transposed convolution, a convolution's weight gradient and a sum
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+    {
+        var g = _activated is null ? grad : Relu.Masked(grad, _activated, Name);
+        if (_pool is { } pool)
+        {
+            g = MaxPoolScatter.Apply(g, SampleWinnersInBatch(pool), [_geometry.Batch, pool.Channels, _geometry.OutHeight, _geometry.OutWidth]);
+        }
+        inputGrads[0] = NeedsInputGrad[0] ? ConvolutionGradients.Input(g, Inputs[1], _geometry) : null;
+        inputGrads[1] = NeedsInputGrad[1] ? ConvolutionGradients.Weight(Inputs[0], g, _geometry) : null;
+        if (inputGrads.Length > 2)
+        {
+            inputGrads[2] = NeedsInputGrad[2] ? Sum.Apply(g, [0, 2, 3], keepDim: false) : null;
+        }
+    }
+
+    /// <summary>The fused pooling's winners, which index each sample's output, as indices into the whole batch's output.</summary>
+    private int[] SampleWinnersInBatch(in ConvGeometry pool)
+    {
+        int pooledSize = pool.Channels * pool.OutPlane, size = pool.Channels * _geometry.OutPlane;
+        var winners = _argmax.AsSpan(0, _geometry.Batch * pooledSize).ToArray();
+        for (int i = 0; i < winners.Length; i++)
+        {
+            winners[i] += i / pooledSize * size;
+        }
+        return winners;
     }
 
     /// <summary>
@@ -193,58 +222,6 @@ internal sealed class Conv2d : Function
         }
         return stage.AsSpan(0, count * size);
     }
-
-    /// <summary>partials[c] = the group's gradient of channel c summed over its pixels, sample by sample in order.</summary>
-    private static void BiasPartials(ReadOnlySpan<float> gy, int count, int o, int plane, Span<float> partials)
-    {
-        for (int s = 0; s < count; s++)
-        {
-            for (int c = 0; c < o; c++)
-            {
-                float sum = TensorPrimitives.Sum(gy.Slice((s * o + c) * plane, plane));
-                partials[c] = s == 0 ? sum : partials[c] + sum;
-            }
-        }
-    }
-
-    /// <summary>The per-group partial sums added in group order: the same bits for any thread count.</summary>
-    private static Tensor SumGroups(float[] partials, int groups, int size)
-    {
-        var total = Tensor.EmptyOwned([size]);
-        var sum = total.AsSpan();
-        partials.AsSpan(0, size).CopyTo(sum);
-        for (int group = 1; group < groups; group++)
-        {
-            TensorPrimitives.Add(sum, partials.AsSpan(group * size, size), sum);
-        }
-        return total;
-    }
-
-    private static (int First, int Count) Members(int group, int batch)
-    {
-        int first = group * SamplesPerGroup;
-        return (first, Math.Min(SamplesPerGroup, batch - first));
-    }
-
-    /// <summary>
-    /// Runs <paramref name="body"/> over groups [0, count): split across the cores with each product kept on its
-    /// thread when there are enough groups, else on this thread with each product free to use the cores.
-    /// </summary>
-    private static void ForGroups(int count, long workPerItem, Action<int, int, bool> body)
-    {
-        if (count >= 2 * Parallelism.MaxThreads)
-        {
-            ForGroupsInParallel(count, workPerItem, body);
-        }
-        else
-        {
-            body(0, count, false);
-        }
-    }
-
-    // A method of its own so that the single-thread path does not allocate the closure.
-    private static void ForGroupsInParallel(int count, long workPerItem, Action<int, int, bool> body)
-        => ParallelRanges.For(count, count * workPerItem, (start, end) => body(start, end, true));
 
     protected override void ReleaseSaved()
     {

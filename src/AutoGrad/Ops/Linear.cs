@@ -85,9 +85,7 @@ internal sealed class Linear : Function
     internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
     {
         // the fused ReLU's mask is a constant (its second derivative is zero)
-        var g = _activated is null
-            ? grad
-            : Mul.Apply(grad, Constant(TensorMath.Map(default(ReluBackwardMap), Tensor.Ones(_activated.ShapeArray), _activated, Name)));
+        var g = _activated is null ? grad : Relu.Masked(grad, _activated, Name);
         inputGrads[0] = NeedsInputGrad[0] ? MatMul.Apply(g, Inputs[1]) : null;
         inputGrads[1] = NeedsInputGrad[1] ? MatMul.Apply(MatMul.Transposed(g), Inputs[0]) : null;
         if (inputGrads.Length > 2)

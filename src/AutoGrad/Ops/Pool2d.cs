@@ -57,6 +57,13 @@ internal sealed class MaxPool2d : Function
         inputGrads[0] = inputGrad;
     }
 
+    // self: the (masked) gradient routed to the winners, a linear node whose own gradient gathers from them
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
+    {
+        var g = _activated is null ? grad : Relu.Masked(grad, _activated, Name);
+        inputGrads[0] = MaxPoolScatter.Apply(g, _argmax.AsSpan(0, grad.Value.Length).ToArray(), _inputShape);
+    }
+
     protected override void ReleaseSaved()
     {
         BufferPool.ReturnInts(_argmax);
@@ -71,19 +78,26 @@ internal sealed class AvgPool2d : Function
 
     internal override IReadOnlyDictionary<string, object> Attributes => _geometry.Attributes();
 
-    public static Variable Apply(Variable x, ConvGeometry g)
+    public static Variable Apply(Variable x, ConvGeometry g) => new AvgPool2d { _geometry = g }.Record(Pooled(x.Value, g), x);
+
+    // self: each window receives grad / window size
+    internal override void Backward(Tensor grad, Tensor?[] inputGrads) => inputGrads[0] = Spread(grad, _geometry);
+
+    /// <summary>The window averages of <paramref name="x"/> [N, C, H, W].</summary>
+    internal static Tensor Pooled(Tensor x, in ConvGeometry g)
     {
         var output = Tensor.EmptyOwned([g.Batch, g.Channels, g.OutHeight, g.OutWidth]);
-        Pooling.AvgForward(x.Value.AsReadOnlySpan(), g, output.AsSpan());
-        return new AvgPool2d { _geometry = g }.Record(output, x);
+        Pooling.AvgForward(x.AsReadOnlySpan(), g, output.AsSpan());
+        return output;
     }
 
-    internal override void Backward(Tensor grad, Tensor?[] inputGrads)
+    /// <summary>Each value of <paramref name="pooled"/> [N, C, OH, OW] spread evenly over its window: the adjoint of <see cref="Pooled"/>.</summary>
+    internal static Tensor Spread(Tensor pooled, in ConvGeometry g)
     {
-        // self: each window receives grad / window size
-        var g = _geometry;
-        var inputGrad = Tensor.EmptyOwned([g.Batch, g.Channels, g.Height, g.Width]);
-        Pooling.AvgBackward(grad.AsReadOnlySpan(), g, inputGrad.AsSpan());
-        inputGrads[0] = inputGrad;
+        var spread = Tensor.EmptyOwned([g.Batch, g.Channels, g.Height, g.Width]);
+        Pooling.AvgBackward(pooled.AsReadOnlySpan(), g, spread.AsSpan());
+        return spread;
     }
+
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = AvgPoolGradient.Apply(grad, _geometry);
 }

@@ -75,6 +75,15 @@ public sealed class InitTests
         Assert.IsTrue(conv.Weight.Value.ToArray().All(v => Math.Abs(v) <= convBound));
         Assert.IsTrue(conv.Bias!.Value.ToArray().All(v => Math.Abs(v) <= convBound));
         Assert.IsTrue(conv.Weight.Value.ToArray().Max() > 0.95 * convBound);
+
+        // PyTorch's fan_in of a transposed convolution's weight [in, out / groups, kh, kw] is its dim 1 times the kernel
+        var up = new ConvTranspose2d(16, 6, 4, groups: 2, generator: new Generator(3));
+        CollectionAssert.AreEqual(new[] { 16, 3, 4, 4 }, up.Weight.Value.Shape.ToArray());
+        CollectionAssert.AreEqual(new[] { "weight", "bias" }, up.NamedParameters().Select(p => p.Key).ToArray());
+        double upBound = 1 / Math.Sqrt(3 * 16);
+        Assert.IsTrue(up.Weight.Value.ToArray().All(v => Math.Abs(v) <= upBound));
+        Assert.IsTrue(up.Bias!.Value.ToArray().All(v => Math.Abs(v) <= upBound));
+        Assert.IsTrue(up.Weight.Value.ToArray().Max() > 0.95 * upBound);
     }
 
     [TestMethod]

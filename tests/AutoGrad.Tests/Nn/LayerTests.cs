@@ -43,6 +43,8 @@ public sealed class LayerTests
         Assert.ThrowsExactly<ArgumentException>(() => F.Linear(new Variable(Tensor.Zeros(2, 4)), new Variable(Tensor.Zeros(3, 4)), new Variable(Tensor.Zeros(4))));
         Assert.ThrowsExactly<ArgumentException>(() => new Linear(0, 3));
         Assert.ThrowsExactly<ArgumentException>(() => new Conv2d(1, 2, 0));
+        Assert.ThrowsExactly<ArgumentException>(() => new ConvTranspose2d(4, 6, 3, groups: 4));
+        Assert.ThrowsExactly<ArgumentException>(() => new ConvTranspose2d(4, 6, 3, stride: 2, outputPadding: 2));
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new Dropout(1.5f));
     }
 
@@ -55,6 +57,9 @@ public sealed class LayerTests
         CollectionAssert.AreEqual(
             F.Conv2d(x, conv.Weight, conv.Bias, (2, 1), (1, 0), (1, 1)).Value.ToArray(),
             conv.Call(x).Value.ToArray());
+        var up = new ConvTranspose2d(3, 4, 3, stride: 2, padding: 1, outputPadding: 1, generator: g);
+        CollectionAssert.AreEqual(F.ConvTranspose2d(x, up.Weight, up.Bias, 2, 1, 1).Value.ToArray(), up.Call(x).Value.ToArray());
+        CollectionAssert.AreEqual(new[] { 2, 4, 16, 16 }, up.Call(x).Shape.ToArray());
         CollectionAssert.AreEqual(F.MaxPool2d(x, 2).Value.ToArray(), new MaxPool2d(2).Call(x).Value.ToArray());
         CollectionAssert.AreEqual(F.AvgPool2d(x, 3, 2, 1).Value.ToArray(), new AvgPool2d(3, 2, 1).Call(x).Value.ToArray());
         CollectionAssert.AreEqual(new[] { 2, 192 }, new Flatten().Call(x).Shape.ToArray());

@@ -21,6 +21,17 @@ public sealed class NnGradCheckTests
         ["conv2d/dilation2"] = new(a => F.Conv2d(a[0], a[1], null, (1, 1), (2, 1), (2, 2)), g => [N(g, 1, 2, 6, 6), N(g, 2, 2, 3, 2)]),
         ["conv2d/1x1"] = new(a => F.Conv2d(a[0], a[1], a[2]), g => [N(g, 3, 4, 3, 2), N(g, 2, 4, 1, 1), N(g, 2)]),
         ["conv2d/unbatched"] = new(a => F.Conv2d(a[0], a[1], a[2], padding: 1), g => [N(g, 2, 4, 4), N(g, 3, 2, 3, 3), N(g, 3)]),
+        // transposed convolution: weight [in, out / groups, kh, kw]
+        ["conv_transpose2d/basic"] = new(a => F.ConvTranspose2d(a[0], a[1], a[2]), g => [N(g, 2, 2, 4, 4), N(g, 2, 3, 3, 3), N(g, 3)]),
+        ["conv_transpose2d/stride2_pad1_out_pad1"] = new(a => F.ConvTranspose2d(a[0], a[1], a[2], stride: 2, padding: 1, outputPadding: 1),
+            g => [N(g, 2, 3, 3, 4), N(g, 3, 2, 3, 3), N(g, 2)]),
+        ["conv_transpose2d/dilation2_no_bias"] = new(a => F.ConvTranspose2d(a[0], a[1], dilation: 2, padding: 1), g => [N(g, 1, 2, 4, 3), N(g, 2, 2, 3, 2)]),
+        ["conv_transpose2d/groups2"] = new(a => F.ConvTranspose2d(a[0], a[1], a[2], stride: 2, groups: 2), g => [N(g, 2, 4, 3, 3), N(g, 4, 3, 2, 2), N(g, 6)]),
+        ["conv_transpose2d/non_square"] = new(a => F.ConvTranspose2d(a[0], a[1], a[2], (2, 1), (1, 0), (1, 0), 1, (1, 2)),
+            g => [N(g, 2, 2, 3, 4), N(g, 2, 3, 3, 2), N(g, 3)]),
+        ["conv_transpose2d/unbatched"] = new(a => F.ConvTranspose2d(a[0], a[1], a[2], padding: 1), g => [N(g, 2, 4, 4), N(g, 2, 3, 3, 3), N(g, 3)]),
+        // sixteen input channels: the adjoint convolution's output channels fill the vector lanes (ChannelLanesAlgorithm)
+        ["conv_transpose2d/wide"] = new(a => F.ConvTranspose2d(a[0], a[1], a[2], padding: 1), g => [N(g, 1, 16, 3, 3), N(g, 16, 2, 3, 3), N(g, 2)]),
         ["max_pool2d/2x2"] = new(a => F.MaxPool2d(a[0], 2), g => [Distinct(g, 2, 3, 4, 6)]),
         ["max_pool2d/3x3_s2_p1"] = new(a => F.MaxPool2d(a[0], 3, 2, 1), g => [Distinct(g, 2, 2, 5, 5)]),
         ["max_pool2d/overlapping"] = new(a => F.MaxPool2d(a[0], 3, 1), g => [Distinct(g, 1, 2, 5, 4)]),
@@ -77,7 +88,7 @@ public sealed class NnGradCheckTests
 
     /// <summary>The same rows one order higher (PyTorch's gradgradcheck); see GradCheckTests.</summary>
     [TestMethod]
-    [DynamicData(nameof(SecondOrderRowNames))]
+    [DynamicData(nameof(RowNames))]
     public void SecondDerivativesMatchCentralDifferences(string row)
     {
         var (function, inputs) = Rows[row];
@@ -86,16 +97,6 @@ public sealed class NnGradCheckTests
         Assert.IsTrue(report.Passed, $"{row}: {report}");
     }
 
-    // Rows whose ops have no differentiable backward yet (work in progress, issue 17): convolution and pooling
-    private static readonly HashSet<string> PendingConvolution =
-    [
-        "conv2d/basic", "conv2d/stride2_pad1", "conv2d/pad2_no_bias", "conv2d/non_square", "conv2d/dilation2", "conv2d/1x1", "conv2d/unbatched",
-        "max_pool2d/2x2", "max_pool2d/3x3_s2_p1", "max_pool2d/overlapping", "max_pool2d/after_relu_2x2", "max_pool2d/after_relu_3x3_s2_p1",
-        "conv2d/relu_max_pool2d_fused", "max_pool2d/non_square", "avg_pool2d/2x2", "avg_pool2d/3x3_s2_p1", "avg_pool2d/non_square", "lenet_like",
-    ];
-
-    public static IEnumerable<object[]> SecondOrderRowNames
-        => Rows.Keys.Where(k => !PendingConvolution.Contains(k)).Select(k => new object[] { k });
 
     [TestMethod]
     public void MaxPoolGivesTiedGradientToTheFirstMaximum()

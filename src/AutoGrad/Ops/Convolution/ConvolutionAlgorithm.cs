@@ -43,6 +43,12 @@ internal abstract class ConvolutionAlgorithm(ConvGeometry geometry, int outChann
     /// </summary>
     public abstract void BeginForward(Tensor input, Tensor weight, bool saving);
 
+    /// <summary>
+    /// Instead of <see cref="BeginForward"/>, for a transposed convolution's forward: only input gradients of
+    /// <paramref name="weight"/> follow (after <see cref="BeginBackward"/>), of no forward input.
+    /// </summary>
+    public abstract void BeginTransposed(Tensor weight);
+
     /// <summary>Scratch for one thread's share of the forward's groups.</summary>
     public abstract ConvScratch RentForwardScratch();
 

@@ -24,6 +24,8 @@ internal class DirectAlgorithm(ConvGeometry g, int outChannels) : ConvolutionAlg
 
     public override void BeginForward(Tensor input, Tensor weight, bool saving) => (Input, Weight) = (input, weight);
 
+    public override void BeginTransposed(Tensor weight) => (Input, Weight) = (null, weight);
+
     /// <summary>First: the padded sample.</summary>
     public override ConvScratch RentForwardScratch() => new() { First = BufferPool.RentFloats(DirectConvolution.ScratchLength(Geometry, OutChannels)) };
 

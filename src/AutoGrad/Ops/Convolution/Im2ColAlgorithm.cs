@@ -24,6 +24,8 @@ internal sealed class Im2ColAlgorithm(ConvGeometry g, int outChannels) : Convolu
         _columns = saving ? BufferPool.RentFloats(groups * PerGroup) : null;
     }
 
+    public override void BeginTransposed(Tensor weight) => (_input, _weight, _columns) = (null, weight, null);
+
     /// <summary>First: the product [O, count*L]; Second: the group's columns when nothing is kept.</summary>
     public override ConvScratch RentForwardScratch() => new()
     {
