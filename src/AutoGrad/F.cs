@@ -12,54 +12,54 @@ public static partial class F
     // ---- arithmetic ------------------------------------------------------------------------------------------------
 
     /// <summary>x + y, broadcasting as NumPy/PyTorch.</summary>
-    public static Variable Add(Variable x, Variable y) => Ops.Add.Apply(NotNull(x), NotNull(y));
+    public static Variable Add(Variable x, Variable y) => Ops.AddFunction.Apply(NotNull(x), NotNull(y));
 
     /// <summary>x + s.</summary>
-    public static Variable Add(Variable x, float s) => AddScalar.Apply(NotNull(x), s);
+    public static Variable Add(Variable x, float s) => AddScalarOp.Apply(NotNull(x), s);
 
     /// <summary>x - y, broadcasting.</summary>
-    public static Variable Sub(Variable x, Variable y) => Ops.Sub.Apply(NotNull(x), NotNull(y));
+    public static Variable Sub(Variable x, Variable y) => Ops.SubFunction.Apply(NotNull(x), NotNull(y));
 
     /// <summary>x - s.</summary>
-    public static Variable Sub(Variable x, float s) => AddScalar.Apply(NotNull(x), -s);
+    public static Variable Sub(Variable x, float s) => AddScalarOp.Apply(NotNull(x), -s);
 
     /// <summary>s - x.</summary>
-    public static Variable Sub(float s, Variable x) => RSubScalar.Apply(NotNull(x), s);
+    public static Variable Sub(float s, Variable x) => RSubScalarOp.Apply(NotNull(x), s);
 
     /// <summary>x * y elementwise, broadcasting.</summary>
-    public static Variable Mul(Variable x, Variable y) => Ops.Mul.Apply(NotNull(x), NotNull(y));
+    public static Variable Mul(Variable x, Variable y) => Ops.MulFunction.Apply(NotNull(x), NotNull(y));
 
     /// <summary>x * s.</summary>
-    public static Variable Mul(Variable x, float s) => MulScalar.Apply(NotNull(x), s);
+    public static Variable Mul(Variable x, float s) => MulScalarOp.Apply(NotNull(x), s);
 
     /// <summary>x / y elementwise, broadcasting.</summary>
-    public static Variable Div(Variable x, Variable y) => Ops.Div.Apply(NotNull(x), NotNull(y));
+    public static Variable Div(Variable x, Variable y) => Ops.DivFunction.Apply(NotNull(x), NotNull(y));
 
     /// <summary>x / s.</summary>
-    public static Variable Div(Variable x, float s) => DivScalar.Apply(NotNull(x), s);
+    public static Variable Div(Variable x, float s) => DivScalarOp.Apply(NotNull(x), s);
 
     /// <summary>s / x.</summary>
-    public static Variable Div(float s, Variable x) => RDivScalar.Apply(NotNull(x), s);
+    public static Variable Div(float s, Variable x) => RDivScalarOp.Apply(NotNull(x), s);
 
     /// <summary>-x.</summary>
-    public static Variable Neg(Variable x) => Ops.Neg.Apply(NotNull(x));
+    public static Variable Neg(Variable x) => Ops.NegOp.Apply(NotNull(x));
 
     // ---- elementwise functions -------------------------------------------------------------------------------------
 
     /// <summary>e^x elementwise.</summary>
-    public static Variable Exp(Variable x) => Ops.Exp.Apply(NotNull(x));
+    public static Variable Exp(Variable x) => Ops.ExpOp.Apply(NotNull(x));
 
     /// <summary>Natural logarithm elementwise (-Inf at 0, NaN below).</summary>
-    public static Variable Log(Variable x) => Ops.Log.Apply(NotNull(x));
+    public static Variable Log(Variable x) => Ops.LogOp.Apply(NotNull(x));
 
     /// <summary>x^exponent elementwise for a constant exponent.</summary>
-    public static Variable Pow(Variable x, float exponent) => Ops.Pow.Apply(NotNull(x), exponent);
+    public static Variable Pow(Variable x, float exponent) => Ops.PowOp.Apply(NotNull(x), exponent);
 
     /// <summary>Square root elementwise.</summary>
-    public static Variable Sqrt(Variable x) => Ops.Sqrt.Apply(NotNull(x));
+    public static Variable Sqrt(Variable x) => Ops.SqrtOp.Apply(NotNull(x));
 
     /// <summary>|x| elementwise; its gradient at 0 is 0.</summary>
-    public static Variable Abs(Variable x) => Ops.Abs.Apply(NotNull(x));
+    public static Variable Abs(Variable x) => Ops.AbsOp.Apply(NotNull(x));
 
     /// <summary>Limits each element to [min, max]; a null bound is absent. The gradient passes where min &lt;= x &lt;= max.</summary>
     public static Variable Clamp(Variable x, float? min = null, float? max = null)
@@ -73,17 +73,17 @@ public static partial class F
         {
             throw new ArgumentException(CallSite.Tag($"Clamp: bounds must not be NaN (min={min}, max={max})."));
         }
-        return Ops.Clamp.Apply(x, min ?? float.NegativeInfinity, max ?? float.PositiveInfinity);
+        return Ops.ClampOp.Apply(x, min ?? float.NegativeInfinity, max ?? float.PositiveInfinity);
     }
 
     /// <summary>max(x, 0) elementwise.</summary>
-    public static Variable Relu(Variable x) => Ops.Relu.Apply(NotNull(x));
+    public static Variable Relu(Variable x) => Ops.ReluOp.Apply(NotNull(x));
 
     /// <summary>Hyperbolic tangent elementwise.</summary>
-    public static Variable Tanh(Variable x) => Ops.Tanh.Apply(NotNull(x));
+    public static Variable Tanh(Variable x) => Ops.TanhOp.Apply(NotNull(x));
 
     /// <summary>The logistic function 1 / (1 + e^-x), finite and exact in the limits for large |x|.</summary>
-    public static Variable Sigmoid(Variable x) => Ops.Sigmoid.Apply(NotNull(x));
+    public static Variable Sigmoid(Variable x) => Ops.SigmoidOp.Apply(NotNull(x));
 
     // ---- matrix product --------------------------------------------------------------------------------------------
 
@@ -103,17 +103,17 @@ public static partial class F
         if (x.Rank == 1 && y.Rank == 1)
         {
             CheckInner(x, y, x.Shape[0], y.Shape[0]);
-            return Reshape(Ops.MatMul.Apply(Reshape(x, 1, -1), Reshape(y, -1, 1)));
+            return Reshape(Ops.MatMulFunction.Apply(Reshape(x, 1, -1), Reshape(y, -1, 1)));
         }
         if (x.Rank == 1)
         {
             CheckInner(x, y, x.Shape[0], y.Shape[^2]);
-            return Squeeze(Ops.MatMul.Apply(Reshape(x, 1, -1), y), -2);
+            return Squeeze(Ops.MatMulFunction.Apply(Reshape(x, 1, -1), y), -2);
         }
         if (y.Rank == 1)
         {
             CheckInner(x, y, x.Shape[^1], y.Shape[0]);
-            return Squeeze(Ops.MatMul.Apply(x, Reshape(y, -1, 1)), -1);
+            return Squeeze(Ops.MatMulFunction.Apply(x, Reshape(y, -1, 1)), -1);
         }
         CheckInner(x, y, x.Shape[^1], y.Shape[^2]);
         if (x.Rank > 2 && y.Rank == 2)
@@ -121,9 +121,9 @@ public static partial class F
             // [..., m, k] @ [k, n]: fold the batch into the rows, one large product instead of many small ones.
             var outShape = x.Value.ShapeArray.ToArray();
             outShape[^1] = y.Shape[1];
-            return Reshape(Ops.MatMul.Apply(Reshape(x, -1, x.Shape[^1]), y), outShape);
+            return Reshape(Ops.MatMulFunction.Apply(Reshape(x, -1, x.Shape[^1]), y), outShape);
         }
-        return Ops.MatMul.Apply(x, y);
+        return Ops.MatMulFunction.Apply(x, y);
     }
 
     private static void CheckInner(Variable x, Variable y, int kx, int ky)
@@ -145,7 +145,7 @@ public static partial class F
 
     /// <summary>Sums over <paramref name="dims"/> (null: all dims); keepDim leaves them as size 1.</summary>
     public static Variable Sum(Variable x, int[]? dims, bool keepDim = false)
-        => Ops.Sum.Apply(NotNull(x), Shapes.NormalizeDims(dims, x.Shape, "Sum"), keepDim);
+        => Ops.SumFunction.Apply(NotNull(x), Shapes.NormalizeDims(dims, x.Shape, "Sum"), keepDim);
 
     /// <summary>The mean of all elements (NaN for an empty tensor, as PyTorch).</summary>
     public static Variable Mean(Variable x) => Mean(x, null, false);
@@ -162,7 +162,7 @@ public static partial class F
         {
             count *= x.Shape[d];
         }
-        return DivScalar.Apply(Ops.Sum.Apply(x, normalized, keepDim), count);
+        return DivScalarOp.Apply(Ops.SumFunction.Apply(x, normalized, keepDim), count);
     }
 
     /// <summary>The largest element (NaN if any element is NaN); ties share the gradient evenly.</summary>
@@ -173,7 +173,7 @@ public static partial class F
 
     /// <summary>The largest element over <paramref name="dims"/> (null: all dims), like <c>torch.amax</c>.</summary>
     public static Variable Max(Variable x, int[]? dims, bool keepDim = false)
-        => Extremum.Apply(NotNull(x), Shapes.NormalizeDims(dims, x.Shape, "Max"), keepDim, isMax: true);
+        => ExtremumFunction.Apply(NotNull(x), Shapes.NormalizeDims(dims, x.Shape, "Max"), keepDim, isMax: true);
 
     /// <summary>The smallest element (NaN if any element is NaN); ties share the gradient evenly.</summary>
     public static Variable Min(Variable x) => Min(x, null, false);
@@ -183,12 +183,12 @@ public static partial class F
 
     /// <summary>The smallest element over <paramref name="dims"/> (null: all dims), like <c>torch.amin</c>.</summary>
     public static Variable Min(Variable x, int[]? dims, bool keepDim = false)
-        => Extremum.Apply(NotNull(x), Shapes.NormalizeDims(dims, x.Shape, "Min"), keepDim, isMax: false);
+        => ExtremumFunction.Apply(NotNull(x), Shapes.NormalizeDims(dims, x.Shape, "Min"), keepDim, isMax: false);
 
     // ---- shape -----------------------------------------------------------------------------------------------------
 
     /// <summary>The same elements in a new shape; one dim may be -1 (inferred). No data is copied.</summary>
-    public static Variable Reshape(Variable x, params int[] shape) => Ops.Reshape.Apply(NotNull(x), shape);
+    public static Variable Reshape(Variable x, params int[] shape) => Ops.ReshapeFunction.Apply(NotNull(x), shape);
 
     /// <summary>Swaps two dims.</summary>
     public static Variable Transpose(Variable x, int dim0, int dim1)
@@ -205,7 +205,7 @@ public static partial class F
         {
             (permutation[a], permutation[b]) = (permutation[b], permutation[a]);
         }
-        return Ops.Permute.Apply(x, permutation);
+        return Ops.PermuteFunction.Apply(x, permutation);
     }
 
     /// <summary>Reorders dims: result dim i is input dim <paramref name="dims"/>[i].</summary>
@@ -228,7 +228,7 @@ public static partial class F
             }
             seen[normalized[i]] = true;
         }
-        return Ops.Permute.Apply(x, normalized);
+        return Ops.PermuteFunction.Apply(x, normalized);
     }
 
     /// <summary>Removes every size-1 dim.</summary>
@@ -296,7 +296,7 @@ public static partial class F
                     CallSite.Tag($"Concat: tensor {i} has shape {Shapes.Format(shape)} but tensor 0 has {Shapes.Format(first.Shape)}; all dims except dim {d} must match."));
             }
         }
-        return Ops.Concat.Apply(xs.ToArray(), d);
+        return Ops.ConcatFunction.Apply(xs.ToArray(), d);
     }
 
     /// <summary>
@@ -324,7 +324,7 @@ public static partial class F
         {
             indices[i] = from + i * step;
         }
-        return Select.Apply(x, d, indices, "Slice");
+        return SelectFunction.Apply(x, d, indices, "Slice");
     }
 
     /// <summary>The entries at <paramref name="indices"/> along <paramref name="dim"/> (repeats allowed; negative counts from the end).</summary>
@@ -349,7 +349,7 @@ public static partial class F
             }
             normalized[i] = index < 0 ? index + size : index;
         }
-        return Select.Apply(x, d, normalized, "IndexSelect");
+        return SelectFunction.Apply(x, d, normalized, "IndexSelect");
     }
 
     private static Variable NotNull(Variable x, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(x))] string? name = null)

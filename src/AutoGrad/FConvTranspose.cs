@@ -32,7 +32,7 @@ public static partial class F
         var g = TransposedGeometryOf(input, weight, bias, stride, padding, outputPadding, groups, dilation);
         if (groups == 1)
         {
-            return Ops.ConvTranspose2d.Apply(input, weight, bias, g, outputPadding);
+            return Ops.ConvTranspose2dFunction.Apply(input, weight, bias, g, outputPadding);
         }
         int inPerGroup = input.Shape[1] / groups, outPerGroup = weight.Shape[1];
         var perGroup = g with { Channels = outPerGroup };
@@ -40,7 +40,7 @@ public static partial class F
         for (int k = 0; k < groups; k++)
         {
             var groupBias = bias is null ? null : Slice(bias, 0, k * outPerGroup, (k + 1) * outPerGroup);
-            outputs[k] = Ops.ConvTranspose2d.Apply(Slice(input, 1, k * inPerGroup, (k + 1) * inPerGroup), Slice(weight, 0, k * inPerGroup, (k + 1) * inPerGroup),
+            outputs[k] = Ops.ConvTranspose2dFunction.Apply(Slice(input, 1, k * inPerGroup, (k + 1) * inPerGroup), Slice(weight, 0, k * inPerGroup, (k + 1) * inPerGroup),
                 groupBias, perGroup, outputPadding);
         }
         return Concat(outputs, 1);

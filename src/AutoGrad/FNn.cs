@@ -38,11 +38,11 @@ public static partial class F
         bool relu = IsRelu(activation, "Linear");
         if (input.Rank == 2)
         {
-            return Ops.Linear.Apply(input, weight, bias, relu);
+            return Ops.LinearFunction.Apply(input, weight, bias, relu);
         }
         var leading = input.Shape[..^1].ToArray();
         var folded = Reshape(input, -1, weight.Shape[1]);
-        var output = Ops.Linear.Apply(folded, weight, bias, relu);
+        var output = Ops.LinearFunction.Apply(folded, weight, bias, relu);
         return Reshape(output, [.. leading, weight.Shape[0]]);
     }
 
@@ -53,7 +53,7 @@ public static partial class F
     /// [O, C, kh, kw] and an optional bias [O]; the output is [N, O, OH, OW] with
     /// OH = (H + 2 padding - dilation (kh - 1) - 1) / stride + 1.
     /// </summary>
-    /// <remarks>With <paramref name="activation"/> the activation is applied in the same node, as in <see cref="Linear"/>.</remarks>
+    /// <remarks>With <paramref name="activation"/> the activation is applied in the same node, as in <see cref="LinearFunction"/>.</remarks>
     public static Variable Conv2d(Variable input, Variable weight, Variable? bias = null, int stride = 1, int padding = 0, int dilation = 1,
         Activation activation = Activation.None)
         => Conv2d(input, weight, bias, (stride, stride), (padding, padding), (dilation, dilation), activation);
@@ -67,7 +67,7 @@ public static partial class F
         {
             return Squeeze(Conv2d(Unsqueeze(input, 0), weight, bias, stride, padding, dilation, activation), 0);
         }
-        return Ops.Conv2d.Apply(input!, weight, bias, ConvGeometryOf(input!, weight, bias, stride, padding, dilation), relu);
+        return Ops.Conv2dFunction.Apply(input!, weight, bias, ConvGeometryOf(input!, weight, bias, stride, padding, dilation), relu);
     }
 
     /// <summary>Whether <paramref name="activation"/> asks for ReLU (the only epilogue so far), after checking it is one.</summary>
@@ -89,7 +89,7 @@ public static partial class F
             return null;
         }
         var g = ConvGeometryOf(input, weight, bias, stride, padding, dilation);
-        return Ops.Conv2d.PoolFuses(g) ? Ops.Conv2d.ApplyPooled(input, weight, bias, g) : null;
+        return Ops.Conv2dFunction.PoolFuses(g) ? Ops.Conv2dFunction.ApplyPooled(input, weight, bias, g) : null;
     }
 
     /// <summary>The geometry of a batched convolution, after checking its arguments.</summary>
@@ -154,7 +154,7 @@ public static partial class F
             throw new ArgumentException(CallSite.Tag($"{op}: padding ({padding.H}, {padding.W}) must be at most half the kernel ({kernel.H}, {kernel.W})."));
         }
         var g = Geometry(op, input.Shape, kernel, stride ?? kernel, padding, (1, 1));
-        return max ? Ops.MaxPool2d.Apply(input, g, relu) : Ops.AvgPool2d.Apply(input, g);
+        return max ? Ops.MaxPool2dFunction.Apply(input, g, relu) : Ops.AvgPool2dFunction.Apply(input, g);
     }
 
     private static ConvGeometry Geometry(string op, ReadOnlySpan<int> shape, (int H, int W) kernel, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation)
@@ -225,7 +225,7 @@ public static partial class F
         {
             return x;
         }
-        return Ops.Dropout.Apply(x, p, generator ?? Generator.Default);
+        return Ops.DropoutFunction.Apply(x, p, generator ?? Generator.Default);
     }
 
     // ---- softmax ---------------------------------------------------------------------------------------------------
@@ -257,7 +257,7 @@ public static partial class F
     {
         CheckClassTargets("CrossEntropy", NotNull(logits), targets, ignoreIndex);
         CheckSmoothing("CrossEntropy", labelSmoothing);
-        var losses = Ops.CrossEntropy.Apply(logits, (int[])targets.Clone(), ignoreIndex, labelSmoothing);
+        var losses = Ops.CrossEntropyFunction.Apply(logits, (int[])targets.Clone(), ignoreIndex, labelSmoothing);
         return ReduceClassLoss(losses, targets, ignoreIndex, reduction);
     }
 
@@ -301,7 +301,7 @@ public static partial class F
     public static Variable NllLoss(Variable logProbabilities, int[] targets, Reduction reduction = Reduction.Mean, int ignoreIndex = -100)
     {
         CheckClassTargets("NllLoss", NotNull(logProbabilities), targets, ignoreIndex);
-        var losses = Ops.NllLoss.Apply(logProbabilities, (int[])targets.Clone(), ignoreIndex);
+        var losses = Ops.NllLossFunction.Apply(logProbabilities, (int[])targets.Clone(), ignoreIndex);
         return ReduceClassLoss(losses, targets, ignoreIndex, reduction);
     }
 
@@ -319,14 +319,14 @@ public static partial class F
         CheckSameShape("BinaryCrossEntropy", NotNull(probabilities), NotNull(target));
         CheckUnitInterval("BinaryCrossEntropy", "input", probabilities.Value);
         CheckUnitInterval("BinaryCrossEntropy", "target", target.Value);
-        return ReduceElements(Ops.BinaryCrossEntropy.Apply(probabilities, target), reduction);
+        return ReduceElements(Ops.BinaryCrossEntropyFunction.Apply(probabilities, target), reduction);
     }
 
     /// <summary>Binary cross-entropy on logits (sigmoid folded in), stable for any |logit|.</summary>
     public static Variable BinaryCrossEntropyWithLogits(Variable logits, Variable target, Reduction reduction = Reduction.Mean)
     {
         CheckSameShape("BinaryCrossEntropyWithLogits", NotNull(logits), NotNull(target));
-        return ReduceElements(Ops.BinaryCrossEntropyWithLogits.Apply(logits, target), reduction);
+        return ReduceElements(Ops.BinaryCrossEntropyWithLogitsFunction.Apply(logits, target), reduction);
     }
 
     // ---- activations -----------------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ public static partial class F
             throw new ArgumentOutOfRangeException(nameof(k), CallSite.Tag($"TopK: k = {k} is out of range for dim {d} of size {size} (shape {Shapes.Format(value.Shape)})."));
         }
         var source = value.Rank == 0 ? value.Reshape(1) : value;
-        var (outer, _, inner) = Select.Split(source.Shape, d);
+        var (outer, _, inner) = SelectFunction.Split(source.Shape, d);
         var shape = (int[])source.ShapeArray.Clone();
         shape[d] = k;
         var indices = new int[outer * k * inner];
@@ -58,7 +58,7 @@ public static partial class F
                 }
             }
         }
-        var values = Ops.Gather.Apply(value.Rank == 0 ? Reshape(x, 1) : x, d, indices, shape);
+        var values = Ops.GatherFunction.Apply(value.Rank == 0 ? Reshape(x, 1) : x, d, indices, shape);
         var indexTensor = Tensor.FromArray(indices.Select(i => (float)i).ToArray(), shape);
         return value.Rank == 0 ? (Reshape(values), indexTensor.Reshape()) : (values, indexTensor);
     }
@@ -92,7 +92,7 @@ public static partial class F
     public static Variable Where(Tensor condition, Variable x, Variable y)
     {
         ArgumentNullException.ThrowIfNull(condition);
-        return Ops.Where.Apply(condition, NotNull(x), NotNull(y));
+        return Ops.WhereFunction.Apply(condition, NotNull(x), NotNull(y));
     }
 
     /// <summary>x with <paramref name="value"/> where <paramref name="mask"/> is nonzero (broadcast to x's shape); no gradient flows to the filled entries.</summary>
@@ -104,7 +104,7 @@ public static partial class F
         {
             throw new ArgumentException(CallSite.Tag($"MaskedFill: the mask's shape {Shapes.Format(mask.Shape)} does not broadcast to x's {Shapes.Format(x.Shape)}."));
         }
-        return Ops.Where.Apply(mask, new Variable(Tensor.Scalar(value)), x);
+        return Ops.WhereFunction.Apply(mask, new Variable(Tensor.Scalar(value)), x);
     }
 
     /// <summary>out[i][j] = x[index[i][j]][j] for dim 0, and so on (torch.gather); index has x's rank and no larger sizes off dim.</summary>
@@ -112,7 +112,7 @@ public static partial class F
     {
         NotNull(x);
         int d = Shapes.NormalizeDim(dim, x.Rank, "Gather", x.Shape);
-        return Ops.Gather.Apply(x, d, Indices(index, x.Shape, d, "Gather", index), index.ShapeArray);
+        return Ops.GatherFunction.Apply(x, d, Indices(index, x.Shape, d, "Gather", index), index.ShapeArray);
     }
 
     /// <summary>x with src[i][j] added at row index[i][j] for dim 0, and so on (torch.scatter_add); differentiable in x and src.</summary>
@@ -129,7 +129,7 @@ public static partial class F
                 throw new ArgumentException(CallSite.Tag($"ScatterAdd: the index's shape {Shapes.Format(index.Shape)} must not exceed the source's {Shapes.Format(source.Shape)} in any dim."));
             }
         }
-        return Ops.ScatterAdd.Apply(x, d, indices, index.ShapeArray, source);
+        return Ops.ScatterAddFunction.Apply(x, d, indices, index.ShapeArray, source);
     }
 
     /// <summary>The index tensor's entries as ints, checked: same rank, sizes within x's off dim, whole numbers within dim's size.</summary>
@@ -248,7 +248,7 @@ public static partial class F
         {
             throw new ArgumentException(CallSite.Tag($"Expand: shape {Shapes.Format(x.Shape)} cannot be expanded to {Shapes.Format(shape)} (only size-1 dims stretch; new dims go in front)."));
         }
-        return ExpandTo.Apply(x, target);
+        return ExpandToFunction.Apply(x, target);
     }
 
     /// <summary>x tiled <paramref name="repeats"/> times along each dim (torch.repeat; extra leading repeats add dims).</summary>
@@ -272,7 +272,7 @@ public static partial class F
             expanded.AddRange([repeats[d], size]);
             result[d] = repeats[d] * size;
         }
-        return Reshape(ExpandTo.Apply(Reshape(x, interleaved.ToArray()), expanded.ToArray()), result);
+        return Reshape(ExpandToFunction.Apply(Reshape(x, interleaved.ToArray()), expanded.ToArray()), result);
     }
 
     // ---- triangles and running sums --------------------------------------------------------------------------------
@@ -301,7 +301,7 @@ public static partial class F
             }
         }
         // a where, not a product with the mask, so Inf and NaN outside the triangle still give 0
-        return Ops.Where.Apply(keep, x, new Variable(Tensor.Scalar(0f)));
+        return Ops.WhereFunction.Apply(keep, x, new Variable(Tensor.Scalar(0f)));
     }
 
     /// <summary>Running sums along <paramref name="dim"/> (torch.cumsum).</summary>
@@ -312,7 +312,7 @@ public static partial class F
         {
             return Mul(x, 1f);
         }
-        return Ops.Cumsum.Apply(x, Shapes.NormalizeDim(dim, x.Rank, "Cumsum", x.Shape));
+        return Ops.CumsumFunction.Apply(x, Shapes.NormalizeDim(dim, x.Rank, "Cumsum", x.Shape));
     }
 
     // ---- helpers ---------------------------------------------------------------------------------------------------
@@ -326,7 +326,7 @@ public static partial class F
             source = source.Reshape(1);
         }
         int d = dim is null ? 0 : Shapes.NormalizeDim(dim.Value, source.Rank, op, source.Shape);
-        var (outer, size, inner) = Select.Split(source.Shape, d);
+        var (outer, size, inner) = SelectFunction.Split(source.Shape, d);
         if (size == 0)
         {
             throw new ArgumentException(CallSite.Tag($"{op}: dim {d} of shape {Shapes.Format(x.Shape)} is empty; an empty tensor has no {(largest ? "max" : "min")}imum."));

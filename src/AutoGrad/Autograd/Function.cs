@@ -24,8 +24,10 @@ internal abstract class Function
     /// <summary>Where the op was called ("File.cs:line N"), recorded while anomaly detection is on.</summary>
     internal string? Site { get; private set; }
 
-    /// <summary>The op's name in messages and graph dumps.</summary>
-    public virtual string Name => GetType().Name;
+    /// <summary>The op's name in messages, graph dumps and exports: the class name without its Function suffix (MatMulFunction: MatMul).</summary>
+    public virtual string Name => Names.GetOrAdd(GetType(), static type => type.Name.EndsWith("Function", StringComparison.Ordinal) ? type.Name[..^"Function".Length] : type.Name);
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, string> Names = new();
 
     /// <summary>
     /// The op's settings (stride, padding, slope, ...) for exporters and graph dumps; empty for ops that have none.

@@ -71,7 +71,7 @@ internal static class VariableBackward
                     AnomalyMode.CheckFinite(g.Value.AsReadOnlySpan(), node.Name, "backward",
                         $"gradient {Shapes.Format(g.Shape)} for input {i} of shape {Shapes.Format(nodeInputs[i].Shape)}", node.Site);
                 }
-                Route(nodeInputs[i], SumToShape.Apply(g, nodeInputs[i].Value.ShapeArray, node.Name), pending, leaves, leafOrder, targets);
+                Route(nodeInputs[i], SumToShapeFunction.Apply(g, nodeInputs[i].Value.ShapeArray, node.Name), pending, leaves, leafOrder, targets);
             }
             if (!retainGraph)
             {
@@ -133,7 +133,7 @@ internal static class VariableBackward
     {
         if (sums.TryGetValue(key, out var sum))
         {
-            sums[key] = Ops.Add.Apply(sum, gradient);
+            sums[key] = Ops.AddFunction.Apply(sum, gradient);
         }
         else
         {
@@ -159,7 +159,7 @@ internal static class VariableBackward
         {
             // out of place, as PyTorch under create_graph: the sum is a node, so the total stays differentiable
             var previous = leaf.GradVariable ?? (leaf.Grad is { } g ? new Variable(g) : null);
-            leaf.SetGradVariable(previous is null ? gradient : Ops.Add.Apply(previous, gradient));
+            leaf.SetGradVariable(previous is null ? gradient : Ops.AddFunction.Apply(previous, gradient));
         }
         else if (leaf.Grad is null || leaf.GradVariable is not null)
         {

@@ -66,7 +66,7 @@ public abstract class Module
             state = new BackwardHookState(this);
             if (x.RequiresGrad)
             {
-                x = Ops.BackwardHook.Apply(x, state.OnInputGradient);
+                x = Ops.BackwardHookFunction.Apply(x, state.OnInputGradient);
                 state.ExpectsInputGradient = true;
             }
         }
@@ -79,7 +79,7 @@ public abstract class Module
         }
         if (state is not null && y.RequiresGrad)
         {
-            y = Ops.BackwardHook.Apply(y, state.OnOutputGradient);
+            y = Ops.BackwardHookFunction.Apply(y, state.OnOutputGradient);
         }
         return y;
     }

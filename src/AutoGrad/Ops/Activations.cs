@@ -7,9 +7,9 @@ namespace AutoGrad.Ops;
 // Activations as pointwise ops (see Pointwise.cs). ReLU, tanh and sigmoid differentiate from their output; the
 // others (LeakyReLU, ELU, Softplus, GELU) from their input, with fused maps from Kernels/ActivationMaps.cs.
 
-internal readonly struct Relu : IPointwiseOp
+internal readonly struct ReluOp : IPointwiseOp
 {
-    public static Variable Apply(Variable x) => Pointwise<Relu>.Apply(x, default);
+    public static Variable Apply(Variable x) => Pointwise<ReluOp>.Apply(x, default);
 
     public string Name => "Relu";
     public PointwiseSaves Saves => PointwiseSaves.Output;
@@ -27,9 +27,9 @@ internal readonly struct Relu : IPointwiseOp
     internal static Variable Masked(Variable grad, Tensor result, string op) => Pointwise.TimesConstantDerivative(grad, result, default(ReluBackwardMap), op);
 }
 
-internal readonly struct Tanh : IPointwiseOp
+internal readonly struct TanhOp : IPointwiseOp
 {
-    public static Variable Apply(Variable x) => Pointwise<Tanh>.Apply(x, default);
+    public static Variable Apply(Variable x) => Pointwise<TanhOp>.Apply(x, default);
 
     public string Name => "Tanh";
     public PointwiseSaves Saves => PointwiseSaves.Output;
@@ -40,13 +40,13 @@ internal readonly struct Tanh : IPointwiseOp
     // self: grad * (1 - result^2)
     public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => TensorMath.Map(default(TanhBackwardMap), grad, y!, Name);
 
-    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => Mul.Apply(grad, RSubScalar.Apply(Mul.Apply(y!, y!), 1f));
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => MulFunction.Apply(grad, RSubScalarOp.Apply(MulFunction.Apply(y!, y!), 1f));
 }
 
 /// <summary>1 / (1 + e^-x); exp overflows only to +Inf, giving exactly 0, so large |x| stays finite and NaN-free.</summary>
-internal readonly struct Sigmoid : IPointwiseOp
+internal readonly struct SigmoidOp : IPointwiseOp
 {
-    public static Variable Apply(Variable x) => Pointwise<Sigmoid>.Apply(x, default);
+    public static Variable Apply(Variable x) => Pointwise<SigmoidOp>.Apply(x, default);
 
     public string Name => "Sigmoid";
     public PointwiseSaves Saves => PointwiseSaves.Output;
@@ -57,7 +57,7 @@ internal readonly struct Sigmoid : IPointwiseOp
     // self: grad * result * (1 - result)
     public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => TensorMath.Map(default(SigmoidBackwardMap), grad, y!, Name);
 
-    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => Mul.Apply(grad, Mul.Apply(y!, RSubScalar.Apply(y!, 1f)));
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => MulFunction.Apply(grad, MulFunction.Apply(y!, RSubScalarOp.Apply(y!, 1f)));
 }
 
 /// <summary>

@@ -6,9 +6,9 @@ namespace AutoGrad.Ops;
 // Broadcasting binary arithmetic. Each backward returns gradients at the broadcast shape;
 // the engine sums them back to each input's shape.
 
-internal sealed class Add : Function
+internal sealed class AddFunction : Function
 {
-    public static Variable Apply(Variable x, Variable y) => new Add().Record(TensorMath.Add(x.Value, y.Value), x, y);
+    public static Variable Apply(Variable x, Variable y) => new AddFunction().Record(TensorMath.Add(x.Value, y.Value), x, y);
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
     {
@@ -20,9 +20,9 @@ internal sealed class Add : Function
     internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => (inputGrads[0], inputGrads[1]) = (grad, grad);
 }
 
-internal sealed class Sub : Function
+internal sealed class SubFunction : Function
 {
-    public static Variable Apply(Variable x, Variable y) => new Sub().Record(TensorMath.Subtract(x.Value, y.Value), x, y);
+    public static Variable Apply(Variable x, Variable y) => new SubFunction().Record(TensorMath.Subtract(x.Value, y.Value), x, y);
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
     {
@@ -30,21 +30,21 @@ internal sealed class Sub : Function
         inputGrads[0] = grad;
         if (NeedsInputGrad[1])
         {
-            inputGrads[1] = Neg.Negated(grad);
+            inputGrads[1] = NegOp.Negated(grad);
         }
     }
 
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => (inputGrads[0], inputGrads[1]) = (grad, Neg.Apply(grad));
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => (inputGrads[0], inputGrads[1]) = (grad, NegOp.Apply(grad));
 }
 
-internal sealed class Mul : Function
+internal sealed class MulFunction : Function
 {
     private protected override SavedTensors Saves => SavedTensors.Inputs01;
 
     private Tensor? _x, _y;
 
     public static Variable Apply(Variable x, Variable y)
-        => new Mul { _x = x.Value, _y = y.Value }.Record(TensorMath.Multiply(x.Value, y.Value), x, y);
+        => new MulFunction { _x = x.Value, _y = y.Value }.Record(TensorMath.Multiply(x.Value, y.Value), x, y);
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
     {
@@ -68,7 +68,7 @@ internal sealed class Mul : Function
     protected override void ReleaseSaved() => (_x, _y) = (null, null);
 }
 
-internal sealed class Div : Function
+internal sealed class DivFunction : Function
 {
     private protected override SavedTensors Saves => SavedTensors.Input1 | SavedTensors.Output;
 
@@ -77,7 +77,7 @@ internal sealed class Div : Function
     public static Variable Apply(Variable x, Variable y)
     {
         var result = TensorMath.Divide(x.Value, y.Value);
-        return new Div { _y = y.Value, _result = result }.Record(result, x, y);
+        return new DivFunction { _y = y.Value, _result = result }.Record(result, x, y);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
@@ -101,7 +101,7 @@ internal sealed class Div : Function
         // other: -grad * self / other^2, written on the inputs (not the output) so it differentiates to PyTorch's
         var (x, y) = (Inputs[0], Inputs[1]);
         inputGrads[0] = NeedsInputGrad[0] ? Apply(grad, y) : null;
-        inputGrads[1] = NeedsInputGrad[1] ? Neg.Apply(Apply(Mul.Apply(grad, x), Mul.Apply(y, y))) : null;
+        inputGrads[1] = NeedsInputGrad[1] ? NegOp.Apply(Apply(MulFunction.Apply(grad, x), MulFunction.Apply(y, y))) : null;
     }
 
     protected override void ReleaseSaved() => (_y, _result) = (null, null);
@@ -109,9 +109,9 @@ internal sealed class Div : Function
 
 // Pointwise ops of one input (see Pointwise.cs): negation and the ops with a constant scalar.
 
-internal readonly struct Neg : IPointwiseOp
+internal readonly struct NegOp : IPointwiseOp
 {
-    public static Variable Apply(Variable x) => Pointwise<Neg>.Apply(x, default);
+    public static Variable Apply(Variable x) => Pointwise<NegOp>.Apply(x, default);
 
     public string Name => "Neg";
     public PointwiseSaves Saves => PointwiseSaves.None;
@@ -128,9 +128,9 @@ internal readonly struct Neg : IPointwiseOp
 }
 
 /// <summary>x + s for a constant s.</summary>
-internal readonly struct AddScalar(float s) : IPointwiseOp
+internal readonly struct AddScalarOp(float s) : IPointwiseOp
 {
-    public static Variable Apply(Variable x, float s) => Pointwise<AddScalar>.Apply(x, new(s));
+    public static Variable Apply(Variable x, float s) => Pointwise<AddScalarOp>.Apply(x, new(s));
 
     public string Name => "AddScalar";
     public PointwiseSaves Saves => PointwiseSaves.None;
@@ -145,9 +145,9 @@ internal readonly struct AddScalar(float s) : IPointwiseOp
 }
 
 /// <summary>s - x for a constant s.</summary>
-internal readonly struct RSubScalar(float s) : IPointwiseOp
+internal readonly struct RSubScalarOp(float s) : IPointwiseOp
 {
-    public static Variable Apply(Variable x, float s) => Pointwise<RSubScalar>.Apply(x, new(s));
+    public static Variable Apply(Variable x, float s) => Pointwise<RSubScalarOp>.Apply(x, new(s));
 
     public string Name => "RSubScalar";
     public PointwiseSaves Saves => PointwiseSaves.None;
@@ -156,15 +156,15 @@ internal readonly struct RSubScalar(float s) : IPointwiseOp
     public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Subtract(s, x, y);
 
     // self: -grad
-    public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => Neg.Negated(grad);
+    public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => NegOp.Negated(grad);
 
-    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => Neg.Apply(grad);
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => NegOp.Apply(grad);
 }
 
 /// <summary>x * s for a constant s.</summary>
-internal readonly struct MulScalar(float s) : IPointwiseOp
+internal readonly struct MulScalarOp(float s) : IPointwiseOp
 {
-    public static Variable Apply(Variable x, float s) => Pointwise<MulScalar>.Apply(x, new(s));
+    public static Variable Apply(Variable x, float s) => Pointwise<MulScalarOp>.Apply(x, new(s));
 
     public string Name => "MulScalar";
     public PointwiseSaves Saves => PointwiseSaves.None;
@@ -179,9 +179,9 @@ internal readonly struct MulScalar(float s) : IPointwiseOp
 }
 
 /// <summary>x / s for a constant s (divides, rather than multiplying by 1/s, to round exactly as PyTorch).</summary>
-internal readonly struct DivScalar(float s) : IPointwiseOp
+internal readonly struct DivScalarOp(float s) : IPointwiseOp
 {
-    public static Variable Apply(Variable x, float s) => Pointwise<DivScalar>.Apply(x, new(s));
+    public static Variable Apply(Variable x, float s) => Pointwise<DivScalarOp>.Apply(x, new(s));
 
     public string Name => "DivScalar";
     public PointwiseSaves Saves => PointwiseSaves.None;
@@ -201,9 +201,9 @@ internal readonly struct DivScalar(float s) : IPointwiseOp
 }
 
 /// <summary>s / x for a constant s.</summary>
-internal readonly struct RDivScalar(float s) : IPointwiseOp
+internal readonly struct RDivScalarOp(float s) : IPointwiseOp
 {
-    public static Variable Apply(Variable x, float s) => Pointwise<RDivScalar>.Apply(x, new(s));
+    public static Variable Apply(Variable x, float s) => Pointwise<RDivScalarOp>.Apply(x, new(s));
 
     public string Name => "RDivScalar";
     public PointwiseSaves Saves => PointwiseSaves.Input | PointwiseSaves.Output;
@@ -220,5 +220,5 @@ internal readonly struct RDivScalar(float s) : IPointwiseOp
     }
 
     // written on the input alone, so its derivative is PyTorch's
-    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => Neg.Apply(Div.Apply(MulScalar.Apply(grad, s), Mul.Apply(x, x)));
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => NegOp.Apply(DivFunction.Apply(MulScalarOp.Apply(grad, s), MulFunction.Apply(x, x)));
 }

@@ -6,12 +6,12 @@ namespace AutoGrad.Ops;
 /// An identity node that lets a module see the gradient flowing through its input or output boundary: backward
 /// passes the gradient on, after handing it to a callback that may replace it.
 /// </summary>
-internal sealed class BackwardHook : Function
+internal sealed class BackwardHookFunction : Function
 {
     private Func<Tensor, Tensor?> _callback = _ => null;
 
     public static Variable Apply(Variable x, Func<Tensor, Tensor?> callback)
-        => new BackwardHook { _callback = callback }.Record(x.Value, x);
+        => new BackwardHookFunction { _callback = callback }.Record(x.Value, x);
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
     {

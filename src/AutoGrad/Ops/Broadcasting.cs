@@ -6,15 +6,15 @@ namespace AutoGrad.Ops;
 // createGraph that sum must itself be a node, and its derivative is the broadcast again.
 
 /// <summary>x summed over the dims it was broadcast along, down to <c>shape</c> (the gradient of a broadcast).</summary>
-internal sealed class SumToShape : Function
+internal sealed class SumToShapeFunction : Function
 {
     private int[] _inputShape = [];
 
     /// <summary>x itself when it already has <paramref name="shape"/>; <paramref name="op"/> names the caller in errors.</summary>
-    public static Variable Apply(Variable x, int[] shape, string op = nameof(SumToShape))
+    public static Variable Apply(Variable x, int[] shape, string op = "SumToShape")
         => x.Value.Shape.SequenceEqual(shape)
             ? x
-            : new SumToShape { _inputShape = x.Value.ShapeArray }.Record(Engine.SumToShape(x.Value, shape, op), x);
+            : new SumToShapeFunction { _inputShape = x.Value.ShapeArray }.Record(Engine.SumToShape(x.Value, shape, op), x);
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
     {
@@ -22,14 +22,14 @@ internal sealed class SumToShape : Function
         inputGrads[0] = TensorMath.Expand(grad, _inputShape);
     }
 
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = ExpandTo.Apply(grad, _inputShape);
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = ExpandToFunction.Apply(grad, _inputShape);
 }
 
 /// <summary>x broadcast to <c>shape</c> (a copy), PyTorch's expand.</summary>
-internal sealed class ExpandTo : Function
+internal sealed class ExpandToFunction : Function
 {
     public static Variable Apply(Variable x, int[] shape)
-        => x.Value.Shape.SequenceEqual(shape) ? x : new ExpandTo().Record(TensorMath.Expand(x.Value, shape), x);
+        => x.Value.Shape.SequenceEqual(shape) ? x : new ExpandToFunction().Record(TensorMath.Expand(x.Value, shape), x);
 
     // self: grad (at the broadcast shape; the engine sums it back to self's)
     internal override void Backward(Tensor grad, Tensor?[] inputGrads) => inputGrads[0] = grad;

@@ -14,7 +14,7 @@ namespace AutoGrad.Ops;
 /// with the output channels in the vector lanes. Weight and bias gradients are summed per group and the groups added
 /// in order, so results do not depend on the thread count.
 /// </summary>
-internal sealed class Conv2d : Function
+internal sealed class Conv2dFunction : Function
 {
     private protected override SavedTensors Saves => _relu ? SavedTensors.Inputs01 | SavedTensors.Output : SavedTensors.Inputs01;
 
@@ -90,7 +90,7 @@ internal sealed class Conv2d : Function
             BufferPool.ReturnInts(winners);
         });
         algorithm.EndForward();
-        var node = new Conv2d
+        var node = new Conv2dFunction
         {
             _geometry = g, _algorithm = algorithm, _relu = relu, _activated = relu ? output : null, _pool = pool ? pg : null, _argmax = argmax,
         };
@@ -161,16 +161,16 @@ internal sealed class Conv2d : Function
     // routed to its winners), then a transposed convolution, a convolution's weight gradient and a sum
     internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
     {
-        var g = _activated is null ? grad : Relu.Masked(grad, _activated, Name);
+        var g = _activated is null ? grad : ReluOp.Masked(grad, _activated, Name);
         if (_pool is { } pool)
         {
-            g = MaxPoolScatter.Apply(g, SampleWinnersInBatch(pool), [_geometry.Batch, pool.Channels, _geometry.OutHeight, _geometry.OutWidth]);
+            g = MaxPoolScatterFunction.Apply(g, SampleWinnersInBatch(pool), [_geometry.Batch, pool.Channels, _geometry.OutHeight, _geometry.OutWidth]);
         }
         inputGrads[0] = NeedsInputGrad[0] ? ConvolutionGradients.Input(g, Inputs[1], _geometry) : null;
         inputGrads[1] = NeedsInputGrad[1] ? ConvolutionGradients.Weight(Inputs[0], g, _geometry) : null;
         if (inputGrads.Length > 2)
         {
-            inputGrads[2] = NeedsInputGrad[2] ? Sum.Apply(g, [0, 2, 3], keepDim: false) : null;
+            inputGrads[2] = NeedsInputGrad[2] ? SumFunction.Apply(g, [0, 2, 3], keepDim: false) : null;
         }
     }
 

@@ -14,7 +14,7 @@ namespace AutoGrad.Ops;
 /// gradient. Each runs on the <see cref="ConvolutionAlgorithm"/> the convolution would choose, in groups of samples
 /// (<see cref="SampleGroups"/>), so results do not depend on the thread count.
 /// </summary>
-internal sealed class ConvTranspose2d : Function
+internal sealed class ConvTranspose2dFunction : Function
 {
     private protected override SavedTensors Saves => SavedTensors.Inputs01;
 
@@ -57,7 +57,7 @@ internal sealed class ConvTranspose2d : Function
         {
             AddChannelBias(output, bias.Value);
         }
-        var node = new ConvTranspose2d { _geometry = g, _outputPadding = outputPadding };
+        var node = new ConvTranspose2dFunction { _geometry = g, _outputPadding = outputPadding };
         return bias is null ? node.Record(output, x, weight) : node.Record(output, [x, weight, bias]);
     }
 
@@ -152,11 +152,11 @@ internal sealed class ConvTranspose2d : Function
     // the same three formulas in differentiable ops: a convolution, a convolution's weight gradient, a sum
     internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
     {
-        inputGrads[0] = NeedsInputGrad[0] ? Conv2d.Apply(grad, Inputs[1], null, _geometry) : null;
+        inputGrads[0] = NeedsInputGrad[0] ? Conv2dFunction.Apply(grad, Inputs[1], null, _geometry) : null;
         inputGrads[1] = NeedsInputGrad[1] ? ConvolutionGradients.Weight(grad, Inputs[0], _geometry) : null;
         if (inputGrads.Length > 2)
         {
-            inputGrads[2] = NeedsInputGrad[2] ? Sum.Apply(grad, [0, 2, 3], keepDim: false) : null;
+            inputGrads[2] = NeedsInputGrad[2] ? SumFunction.Apply(grad, [0, 2, 3], keepDim: false) : null;
         }
     }
 }

@@ -6,7 +6,7 @@ namespace AutoGrad.Ops;
 /// Running sums along one dim (torch.cumsum), forwards or from the end: each direction's gradient is the other
 /// direction's running sum of the gradient.
 /// </summary>
-internal sealed class Cumsum : Function
+internal sealed class CumsumFunction : Function
 {
     private int _dim;
     private bool _reverse;
@@ -16,7 +16,7 @@ internal sealed class Cumsum : Function
     internal override IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["axis"] = _dim, ["reverse"] = _reverse };
 
     public static Variable Apply(Variable x, int dim, bool reverse = false)
-        => new Cumsum { _dim = dim, _reverse = reverse }.Record(Sum(x.Value, dim, reverse), x);
+        => new CumsumFunction { _dim = dim, _reverse = reverse }.Record(Sum(x.Value, dim, reverse), x);
 
     // self: the running sum of grad in the other direction
     internal override void Backward(Tensor grad, Tensor?[] inputGrads) => inputGrads[0] = Sum(grad, _dim, !_reverse);
@@ -25,7 +25,7 @@ internal sealed class Cumsum : Function
 
     private static Tensor Sum(Tensor x, int dim, bool reverse)
     {
-        var (outer, size, inner) = Select.Split(x.Shape, dim);
+        var (outer, size, inner) = SelectFunction.Split(x.Shape, dim);
         var result = Tensor.EmptyOwned((int[])x.ShapeArray.Clone());
         var source = x.AsReadOnlySpan();
         var target = result.AsSpan();

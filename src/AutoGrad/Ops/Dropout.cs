@@ -8,7 +8,7 @@ namespace AutoGrad.Ops;
 /// y = x * mask with mask 0 (probability p) or 1 / (1 - p): the mask is the node's own, from the pool, and goes back
 /// when the node is released (at once when no graph is recorded).
 /// </summary>
-internal sealed class Dropout : Function
+internal sealed class DropoutFunction : Function
 {
     private Tensor? _mask;
     private float _p;
@@ -31,7 +31,7 @@ internal sealed class Dropout : Function
 
     /// <summary>x * mask for a mask of 0 and 1 / (1 - p) drawn elsewhere (a fixture's); the node then owns the mask.</summary>
     internal static Variable WithMask(Variable x, Tensor mask, float p)
-        => new Dropout { _mask = mask, _p = p }.Record(TensorMath.Multiply(x.Value, mask), x);
+        => new DropoutFunction { _mask = mask, _p = p }.Record(TensorMath.Multiply(x.Value, mask), x);
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
     {
@@ -41,7 +41,7 @@ internal sealed class Dropout : Function
 
     // self: grad * mask, the mask a constant; copied, since the node gives its own mask back to the pool on release
     // while the gradient's graph may still read it
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = Mul.Apply(grad, Constant(_mask!.Clone()));
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = MulFunction.Apply(grad, Constant(_mask!.Clone()));
 
     protected override void ReleaseSaved()
     {

@@ -7,7 +7,7 @@ namespace AutoGrad.Ops;
 // the gradient of a scatter-add (with respect to its source) gathers.
 
 /// <summary>out[p] = x[p with its coordinate along dim replaced by index[p]]; out has the index's shape.</summary>
-internal sealed class Gather : Function
+internal sealed class GatherFunction : Function
 {
     private int[] _inputShape = [];
     private int _dim;
@@ -21,14 +21,14 @@ internal sealed class Gather : Function
         var gathered = new float[index.Length];
         Walk(x.Value.Shape, dim, index, indexShape, (target, source) => gathered[source] = values[target]);
         gathered.CopyTo(result.AsSpan());
-        return new Gather { _inputShape = x.Value.ShapeArray, _dim = dim, _index = index, _indexShape = indexShape }.Record(result, x);
+        return new GatherFunction { _inputShape = x.Value.ShapeArray, _dim = dim, _index = index, _indexShape = indexShape }.Record(result, x);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
-        => inputGrads[0] = ScatterAdd.Add(Tensor.ZerosOwned((int[])_inputShape.Clone()), grad, _dim, _index, _indexShape);
+        => inputGrads[0] = ScatterAddFunction.Add(Tensor.ZerosOwned((int[])_inputShape.Clone()), grad, _dim, _index, _indexShape);
 
     internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
-        => inputGrads[0] = ScatterAdd.Apply(Constant(Tensor.Zeros(_inputShape)), _dim, _index, _indexShape, grad);
+        => inputGrads[0] = ScatterAddFunction.Apply(Constant(Tensor.Zeros(_inputShape)), _dim, _index, _indexShape, grad);
 
     /// <summary>
     /// Calls <paramref name="visit"/>(flat offset in a tensor of <paramref name="shape"/>, flat offset in the index)
@@ -61,7 +61,7 @@ internal sealed class Gather : Function
 }
 
 /// <summary>x with source[p] added at x[p with its coordinate along dim replaced by index[p]] (torch.scatter_add).</summary>
-internal sealed class ScatterAdd : Function
+internal sealed class ScatterAddFunction : Function
 {
     private int _dim;
     private int[] _index = [];
@@ -71,7 +71,7 @@ internal sealed class ScatterAdd : Function
     public static Variable Apply(Variable x, int dim, int[] index, int[] indexShape, Variable source)
     {
         var result = Add(x.Value.Clone(), source.Value, dim, index, indexShape);
-        return new ScatterAdd { _dim = dim, _index = index, _indexShape = indexShape, _sourceShape = source.Value.ShapeArray }.Record(result, x, source);
+        return new ScatterAddFunction { _dim = dim, _index = index, _indexShape = indexShape, _sourceShape = source.Value.ShapeArray }.Record(result, x, source);
     }
 
     /// <summary>Adds <paramref name="source"/> (of the index's shape or larger, read at the index's positions) into <paramref name="target"/> in place.</summary>
@@ -81,7 +81,7 @@ internal sealed class ScatterAdd : Function
         var s = source.AsReadOnlySpan().ToArray();
         var sourceStrides = Strides(source.Shape);
         var indexStrides = Strides(indexShape);
-        Gather.Walk(target.Shape, dim, index, indexShape, (at, flat) => t[at] += s[Offset(flat, indexStrides, sourceStrides)]);
+        GatherFunction.Walk(target.Shape, dim, index, indexShape, (at, flat) => t[at] += s[Offset(flat, indexStrides, sourceStrides)]);
         t.CopyTo(target.AsSpan());
         return target;
     }
@@ -106,14 +106,14 @@ internal sealed class ScatterAdd : Function
     /// <summary>grad gathered at the index, padded with zeros to the source's shape where the source is larger than the index (its extra entries are never read).</summary>
     private Variable SourceGradient(Variable grad)
     {
-        var g = Gather.Apply(grad, _dim, _index, _indexShape);
+        var g = GatherFunction.Apply(grad, _dim, _index, _indexShape);
         for (int d = 0; d < _sourceShape.Length; d++)
         {
             if (_indexShape[d] < _sourceShape[d])
             {
                 var shape = (int[])g.Value.ShapeArray.Clone();
                 shape[d] = _sourceShape[d];
-                g = IndexAdd.Apply(g, shape, d, [.. Enumerable.Range(0, _indexShape[d])]);
+                g = IndexAddFunction.Apply(g, shape, d, [.. Enumerable.Range(0, _indexShape[d])]);
             }
         }
         return g;

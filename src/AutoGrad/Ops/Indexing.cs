@@ -7,7 +7,7 @@ namespace AutoGrad.Ops;
 /// Selects entries along one dim by index (repeats allowed): IndexSelect, and Slice as the special case of an
 /// arithmetic index sequence. Backward scatter-adds the gradient to the selected positions.
 /// </summary>
-internal sealed class Select : Function
+internal sealed class SelectFunction : Function
 {
     private string _name = "IndexSelect";
     private int[] _inputShape = [];
@@ -25,7 +25,7 @@ internal sealed class Select : Function
         outShape[dim] = indices.Length;
         var result = Tensor.EmptyOwned(outShape);
         Layout.Gather(x.Value.AsReadOnlySpan(), outer, size, inner, indices, result.AsSpan());
-        return new Select { _name = name, _inputShape = shape, _dim = dim, _indices = indices }.Record(result, x);
+        return new SelectFunction { _name = name, _inputShape = shape, _dim = dim, _indices = indices }.Record(result, x);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
@@ -38,7 +38,7 @@ internal sealed class Select : Function
     }
 
     internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
-        => inputGrads[0] = IndexAdd.Apply(grad, _inputShape, _dim, _indices);
+        => inputGrads[0] = IndexAddFunction.Apply(grad, _inputShape, _dim, _indices);
 
     internal static (int Outer, int Size, int Inner) Split(ReadOnlySpan<int> shape, int dim)
     {
@@ -56,7 +56,7 @@ internal sealed class Select : Function
 }
 
 /// <summary>Joins tensors along an existing dim (shapes validated by the caller).</summary>
-internal sealed class Concat : Function
+internal sealed class ConcatFunction : Function
 {
     private int _dim;
     private int[] _sizes = [];
@@ -73,20 +73,20 @@ internal sealed class Concat : Function
         }
         shape[dim] = total;
         var result = Tensor.ZerosOwned(shape);
-        var (outer, _, inner) = Select.Split(shape, dim);
+        var (outer, _, inner) = SelectFunction.Split(shape, dim);
         int offset = 0;
         for (int i = 0; i < xs.Length; i++)
         {
             Layout.ScatterAdd(xs[i].Value.AsReadOnlySpan(), outer, total, inner, Range(offset, sizes[i]), result.AsSpan());
             offset += sizes[i];
         }
-        return new Concat { _dim = dim, _sizes = sizes }.Record(result, xs);
+        return new ConcatFunction { _dim = dim, _sizes = sizes }.Record(result, xs);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
     {
         // input i: grad.narrow(dim, offset_i, size_i)
-        var (outer, total, inner) = Select.Split(grad.Shape, _dim);
+        var (outer, total, inner) = SelectFunction.Split(grad.Shape, _dim);
         int offset = 0;
         for (int i = 0; i < _sizes.Length; i++)
         {
@@ -107,7 +107,7 @@ internal sealed class Concat : Function
         int offset = 0;
         for (int i = 0; i < _sizes.Length; i++)
         {
-            inputGrads[i] = NeedsInputGrad[i] ? Select.Apply(grad, _dim, Range(offset, _sizes[i]), "Slice") : null;
+            inputGrads[i] = NeedsInputGrad[i] ? SelectFunction.Apply(grad, _dim, Range(offset, _sizes[i]), "Slice") : null;
             offset += _sizes[i];
         }
     }
@@ -124,26 +124,26 @@ internal sealed class Concat : Function
 }
 
 /// <summary>
-/// zeros(shape).index_add(dim, indices, source): the gradient of a <see cref="Select"/> as a node of its own (made by a
+/// zeros(shape).index_add(dim, indices, source): the gradient of a <see cref="SelectFunction"/> as a node of its own (made by a
 /// backward with createGraph); its own gradient selects the same entries again.
 /// </summary>
-internal sealed class IndexAdd : Function
+internal sealed class IndexAddFunction : Function
 {
     private int _dim;
     private int[] _indices = [];
 
     public static Variable Apply(Variable source, int[] shape, int dim, int[] indices)
     {
-        var (outer, size, inner) = Select.Split(shape, dim);
+        var (outer, size, inner) = SelectFunction.Split(shape, dim);
         var result = Tensor.ZerosOwned((int[])shape.Clone());
         Layout.ScatterAdd(source.Value.AsReadOnlySpan(), outer, size, inner, indices, result.AsSpan());
-        return new IndexAdd { _dim = dim, _indices = indices }.Record(result, source);
+        return new IndexAddFunction { _dim = dim, _indices = indices }.Record(result, source);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
     {
         // source: grad.index_select(dim, indices)
-        var (outer, size, inner) = Select.Split(grad.Shape, _dim);
+        var (outer, size, inner) = SelectFunction.Split(grad.Shape, _dim);
         var shape = (int[])grad.ShapeArray.Clone();
         shape[_dim] = _indices.Length;
         var g = Tensor.EmptyOwned(shape);
@@ -151,5 +151,5 @@ internal sealed class IndexAdd : Function
         inputGrads[0] = g;
     }
 
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = Select.Apply(grad, _dim, _indices, "IndexSelect");
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = SelectFunction.Apply(grad, _dim, _indices, "IndexSelect");
 }

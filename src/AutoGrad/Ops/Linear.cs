@@ -8,7 +8,7 @@ namespace AutoGrad.Ops;
 /// GEMM with W transposed in packing (no materialized transpose) and the bias added in the same node. With
 /// <c>relu</c> the node also applies max(0, .) (a Sequential fuses Linear + ReLU this way) and masks the gradient.
 /// </summary>
-internal sealed class Linear : Function
+internal sealed class LinearFunction : Function
 {
     private protected override SavedTensors Saves => _relu ? SavedTensors.Inputs01 | SavedTensors.Output : SavedTensors.Inputs01;
 
@@ -40,7 +40,7 @@ internal sealed class Linear : Function
         {
             System.Numerics.Tensors.TensorPrimitives.Max(y, 0f, y);
         }
-        var node = new Linear { _x = x.Value, _weight = weight.Value, _relu = relu, _activated = relu ? output : null };
+        var node = new LinearFunction { _x = x.Value, _weight = weight.Value, _relu = relu, _activated = relu ? output : null };
         return bias is null ? node.Record(output, x, weight) : node.Record(output, [x, weight, bias]);
     }
 
@@ -85,12 +85,12 @@ internal sealed class Linear : Function
     internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
     {
         // the fused ReLU's mask is a constant (its second derivative is zero)
-        var g = _activated is null ? grad : Relu.Masked(grad, _activated, Name);
-        inputGrads[0] = NeedsInputGrad[0] ? MatMul.Apply(g, Inputs[1]) : null;
-        inputGrads[1] = NeedsInputGrad[1] ? MatMul.Apply(MatMul.Transposed(g), Inputs[0]) : null;
+        var g = _activated is null ? grad : ReluOp.Masked(grad, _activated, Name);
+        inputGrads[0] = NeedsInputGrad[0] ? MatMulFunction.Apply(g, Inputs[1]) : null;
+        inputGrads[1] = NeedsInputGrad[1] ? MatMulFunction.Apply(MatMulFunction.Transposed(g), Inputs[0]) : null;
         if (inputGrads.Length > 2)
         {
-            inputGrads[2] = NeedsInputGrad[2] ? Sum.Apply(g, [0], keepDim: false) : null;
+            inputGrads[2] = NeedsInputGrad[2] ? SumFunction.Apply(g, [0], keepDim: false) : null;
         }
     }
 

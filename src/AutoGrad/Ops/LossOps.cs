@@ -9,7 +9,7 @@ namespace AutoGrad.Ops;
 /// Cross-entropy of logits [N, C] against class indices, fused: log-softmax forward, and backward
 /// (softmax - smoothed one-hot) per row, never materializing the softmax's Jacobian.
 /// </summary>
-internal sealed class CrossEntropy : Function
+internal sealed class CrossEntropyFunction : Function
 {
     private Tensor? _logProbs;
     private int[] _targets = [];
@@ -20,10 +20,10 @@ internal sealed class CrossEntropy : Function
     {
         int n = logits.Value.Shape[0], c = logits.Value.Shape[1];
         var logProbs = Tensor.EmptyOwned([n, c]);
-        Kernels.Softmax.Forward(logits.Value.AsReadOnlySpan(), n, c, 1, logProbs.AsSpan(), log: true);
+        SoftmaxKernel.Forward(logits.Value.AsReadOnlySpan(), n, c, 1, logProbs.AsSpan(), log: true);
         var losses = Tensor.EmptyOwned([n]);
         Losses.ClassNll(logProbs.AsReadOnlySpan(), c, targets, ignoreIndex, smoothing, losses.AsSpan());
-        var node = new CrossEntropy { _logProbs = logProbs, _targets = targets, _ignoreIndex = ignoreIndex, _smoothing = smoothing };
+        var node = new CrossEntropyFunction { _logProbs = logProbs, _targets = targets, _ignoreIndex = ignoreIndex, _smoothing = smoothing };
         return node.Record(losses, logits);
     }
 
@@ -42,9 +42,9 @@ internal sealed class CrossEntropy : Function
     {
         var logits = Inputs[0];
         int n = logits.Shape[0], c = logits.Shape[1];
-        var rowGrad = Mul.Apply(Reshape.Apply(grad, [n, 1]), Constant(ClassTargets.RowMask(_targets, _ignoreIndex)));
+        var rowGrad = MulFunction.Apply(ReshapeFunction.Apply(grad, [n, 1]), Constant(ClassTargets.RowMask(_targets, _ignoreIndex)));
         var smoothed = Constant(ClassTargets.Matrix(_targets, c, _ignoreIndex, 1f - _smoothing + _smoothing / c, _smoothing / c));
-        inputGrads[0] = Mul.Apply(rowGrad, Sub.Apply(SoftmaxFunction.Apply(logits, 1, log: false), smoothed));
+        inputGrads[0] = MulFunction.Apply(rowGrad, SubFunction.Apply(SoftmaxFunction.Apply(logits, 1, log: false), smoothed));
     }
 
     protected override void ReleaseSaved()
@@ -55,7 +55,7 @@ internal sealed class CrossEntropy : Function
 }
 
 /// <summary>Negative log-likelihood of log-probabilities [N, C] at class indices: loss_i = -logp[i, t_i].</summary>
-internal sealed class NllLoss : Function
+internal sealed class NllLossFunction : Function
 {
     private int[] _targets = [];
     private int _ignoreIndex;
@@ -66,7 +66,7 @@ internal sealed class NllLoss : Function
         int c = logProbs.Value.Shape[1];
         var losses = Tensor.EmptyOwned([targets.Length]);
         Losses.ClassNll(logProbs.Value.AsReadOnlySpan(), c, targets, ignoreIndex, 0f, losses.AsSpan());
-        return new NllLoss { _targets = targets, _ignoreIndex = ignoreIndex, _classes = c }.Record(losses, logProbs);
+        return new NllLossFunction { _targets = targets, _ignoreIndex = ignoreIndex, _classes = c }.Record(losses, logProbs);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
@@ -79,11 +79,11 @@ internal sealed class NllLoss : Function
 
     // self: grad_i * -onehot(target_i), linear in grad; the one-hot matrix is a constant
     internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
-        => inputGrads[0] = Mul.Apply(Reshape.Apply(grad, [_targets.Length, 1]), Constant(ClassTargets.Matrix(_targets, _classes, _ignoreIndex, -1f, 0f)));
+        => inputGrads[0] = MulFunction.Apply(ReshapeFunction.Apply(grad, [_targets.Length, 1]), Constant(ClassTargets.Matrix(_targets, _classes, _ignoreIndex, -1f, 0f)));
 }
 
 /// <summary>Binary cross-entropy of probabilities p against targets y, elementwise, logs clamped at -100.</summary>
-internal sealed class BinaryCrossEntropy : Function
+internal sealed class BinaryCrossEntropyFunction : Function
 {
     private protected override SavedTensors Saves => SavedTensors.Inputs01;
 
@@ -93,7 +93,7 @@ internal sealed class BinaryCrossEntropy : Function
     {
         var losses = Tensor.EmptyOwned((int[])p.Value.ShapeArray.Clone());
         Losses.BinaryCrossEntropy(p.Value.AsReadOnlySpan(), y.Value.AsReadOnlySpan(), losses.AsSpan());
-        return new BinaryCrossEntropy { _p = p.Value, _y = y.Value }.Record(losses, p, y);
+        return new BinaryCrossEntropyFunction { _p = p.Value, _y = y.Value }.Record(losses, p, y);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
@@ -118,20 +118,20 @@ internal sealed class BinaryCrossEntropy : Function
     internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
     {
         var (p, y) = (Inputs[0], Inputs[1]);
-        var oneMinusP = RSubScalar.Apply(p, 1f);
+        var oneMinusP = RSubScalarOp.Apply(p, 1f);
         inputGrads[0] = NeedsInputGrad[0]
-            ? Div.Apply(Mul.Apply(grad, Sub.Apply(p, y)), Clamp.Apply(Mul.Apply(p, oneMinusP), 1e-12f, float.PositiveInfinity))
+            ? DivFunction.Apply(MulFunction.Apply(grad, SubFunction.Apply(p, y)), ClampOp.Apply(MulFunction.Apply(p, oneMinusP), 1e-12f, float.PositiveInfinity))
             : null;
-        inputGrads[1] = NeedsInputGrad[1] ? Mul.Apply(grad, Sub.Apply(ClampedLog(oneMinusP), ClampedLog(p))) : null;
+        inputGrads[1] = NeedsInputGrad[1] ? MulFunction.Apply(grad, SubFunction.Apply(ClampedLog(oneMinusP), ClampedLog(p))) : null;
     }
 
-    private static Variable ClampedLog(Variable x) => Clamp.Apply(Log.Apply(x), -100f, float.PositiveInfinity);
+    private static Variable ClampedLog(Variable x) => ClampOp.Apply(LogOp.Apply(x), -100f, float.PositiveInfinity);
 
     protected override void ReleaseSaved() => (_p, _y) = (null, null);
 }
 
 /// <summary>Binary cross-entropy on logits, elementwise, in the form that is stable for any |x|.</summary>
-internal sealed class BinaryCrossEntropyWithLogits : Function
+internal sealed class BinaryCrossEntropyWithLogitsFunction : Function
 {
     private protected override SavedTensors Saves => SavedTensors.Inputs01;
 
@@ -141,7 +141,7 @@ internal sealed class BinaryCrossEntropyWithLogits : Function
     {
         var losses = Tensor.EmptyOwned((int[])x.Value.ShapeArray.Clone());
         Losses.BinaryCrossEntropyWithLogits(x.Value.AsReadOnlySpan(), y.Value.AsReadOnlySpan(), losses.AsSpan());
-        return new BinaryCrossEntropyWithLogits { _x = x.Value, _y = y.Value }.Record(losses, x, y);
+        return new BinaryCrossEntropyWithLogitsFunction { _x = x.Value, _y = y.Value }.Record(losses, x, y);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
@@ -164,8 +164,8 @@ internal sealed class BinaryCrossEntropyWithLogits : Function
     internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
     {
         var (x, y) = (Inputs[0], Inputs[1]);
-        inputGrads[0] = NeedsInputGrad[0] ? Mul.Apply(grad, Sub.Apply(Sigmoid.Apply(x), y)) : null;
-        inputGrads[1] = NeedsInputGrad[1] ? Neg.Apply(Mul.Apply(grad, x)) : null;
+        inputGrads[0] = NeedsInputGrad[0] ? MulFunction.Apply(grad, SubFunction.Apply(SigmoidOp.Apply(x), y)) : null;
+        inputGrads[1] = NeedsInputGrad[1] ? NegOp.Apply(MulFunction.Apply(grad, x)) : null;
     }
 
     protected override void ReleaseSaved() => (_x, _y) = (null, null);

@@ -6,7 +6,7 @@ namespace AutoGrad.Ops;
 /// Batched matrix product of x [..., m, k] and y [..., k, n] with broadcast batch dims. Vector operands are promoted
 /// to matrices by the public API, so this node only sees rank &gt;= 2.
 /// </summary>
-internal sealed class MatMul : Function
+internal sealed class MatMulFunction : Function
 {
     private protected override SavedTensors Saves => SavedTensors.Inputs01;
 
@@ -22,7 +22,7 @@ internal sealed class MatMul : Function
                 CallSite.Tag($"MatMul: shapes {Shapes.Format(xs)} and {Shapes.Format(ys)} are not aligned: the last dim of the first ({xs[^1]}) must equal the second-to-last dim of the second ({ys[^2]})."));
         }
         var result = TensorMath.MatMul(x.Value, y.Value, transX: false, transY: false);
-        return new MatMul { _x = x.Value, _y = y.Value }.Record(result, x, y);
+        return new MatMulFunction { _x = x.Value, _y = y.Value }.Record(result, x, y);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
@@ -53,7 +53,7 @@ internal sealed class MatMul : Function
             permutation[d] = d;
         }
         (permutation[^1], permutation[^2]) = (permutation[^2], permutation[^1]);
-        return Permute.Apply(x, permutation);
+        return PermuteFunction.Apply(x, permutation);
     }
 
     protected override void ReleaseSaved() => (_x, _y) = (null, null);

@@ -80,5 +80,5 @@ internal static class Pointwise
     /// constant (ReLU's mask, abs's sign, clamp's window), so their second derivative is zero almost everywhere.
     /// </summary>
     public static Variable TimesConstantDerivative<TMap>(Variable grad, Tensor at, TMap derivative, string name) where TMap : struct, Kernels.IBinaryMap
-        => Mul.Apply(grad, new Variable(TensorMath.Map(derivative, Tensor.Ones(at.ShapeArray), at, name)));
+        => MulFunction.Apply(grad, new Variable(TensorMath.Map(derivative, Tensor.Ones(at.ShapeArray), at, name)));
 }

@@ -9,7 +9,7 @@ namespace AutoGrad.Ops;
 /// node also applies max(0, .) to its output and masks the gradient by it: a Sequential runs ReLU then MaxPool2d this
 /// way, since max(0, .) commutes with a window's maximum and costs a quarter as much on the pooled output.
 /// </summary>
-internal sealed class MaxPool2d : Function
+internal sealed class MaxPool2dFunction : Function
 {
     private protected override SavedTensors Saves => _relu ? SavedTensors.Output : SavedTensors.None;
 
@@ -30,7 +30,7 @@ internal sealed class MaxPool2d : Function
         {
             System.Numerics.Tensors.TensorPrimitives.Max(output.AsSpan(), 0f, output.AsSpan());
         }
-        var node = new MaxPool2d { _inputShape = x.Value.ShapeArray, _argmax = argmax, _geometry = g, _relu = relu, _activated = relu ? output : null };
+        var node = new MaxPool2dFunction { _inputShape = x.Value.ShapeArray, _argmax = argmax, _geometry = g, _relu = relu, _activated = relu ? output : null };
         return node.Record(output, x);
     }
 
@@ -60,8 +60,8 @@ internal sealed class MaxPool2d : Function
     // self: the (masked) gradient routed to the winners, a linear node whose own gradient gathers from them
     internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
     {
-        var g = _activated is null ? grad : Relu.Masked(grad, _activated, Name);
-        inputGrads[0] = MaxPoolScatter.Apply(g, _argmax.AsSpan(0, grad.Value.Length).ToArray(), _inputShape);
+        var g = _activated is null ? grad : ReluOp.Masked(grad, _activated, Name);
+        inputGrads[0] = MaxPoolScatterFunction.Apply(g, _argmax.AsSpan(0, grad.Value.Length).ToArray(), _inputShape);
     }
 
     protected override void ReleaseSaved()
@@ -72,13 +72,13 @@ internal sealed class MaxPool2d : Function
 }
 
 /// <summary>Average pooling over NCHW (padding counted in the divisor): the gradient is spread evenly over each window.</summary>
-internal sealed class AvgPool2d : Function
+internal sealed class AvgPool2dFunction : Function
 {
     private ConvGeometry _geometry;
 
     internal override IReadOnlyDictionary<string, object> Attributes => _geometry.Attributes();
 
-    public static Variable Apply(Variable x, ConvGeometry g) => new AvgPool2d { _geometry = g }.Record(Pooled(x.Value, g), x);
+    public static Variable Apply(Variable x, ConvGeometry g) => new AvgPool2dFunction { _geometry = g }.Record(Pooled(x.Value, g), x);
 
     // self: each window receives grad / window size
     internal override void Backward(Tensor grad, Tensor?[] inputGrads) => inputGrads[0] = Spread(grad, _geometry);
@@ -99,5 +99,5 @@ internal sealed class AvgPool2d : Function
         return spread;
     }
 
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = AvgPoolGradient.Apply(grad, _geometry);
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = AvgPoolGradientFunction.Apply(grad, _geometry);
 }

@@ -6,9 +6,9 @@ namespace AutoGrad.Ops;
 /// <summary>
 /// zeros(input shape) with each window's value added at its winner: the gradient of a max pooling as a node of its own
 /// (made by a backward with createGraph). Linear in its input, so its gradient gathers from the same winners
-/// (<see cref="MaxPoolGather"/>), as IndexAdd's selects the same entries again.
+/// (<see cref="MaxPoolGatherFunction"/>), as IndexAdd's selects the same entries again.
 /// </summary>
-internal sealed class MaxPoolScatter : Function
+internal sealed class MaxPoolScatterFunction : Function
 {
     private int[] _winners = []; // per window, the flat index of its winner in the result
     private int[] _sourceShape = [];
@@ -18,7 +18,7 @@ internal sealed class MaxPoolScatter : Function
     {
         var result = Tensor.EmptyOwned((int[])shape.Clone());
         Pooling.MaxBackward(source.Value.AsReadOnlySpan(), winners, result.AsSpan(), shape[0] * shape[1]);
-        return new MaxPoolScatter { _winners = winners, _sourceShape = source.Value.ShapeArray }.Record(result, source);
+        return new MaxPoolScatterFunction { _winners = winners, _sourceShape = source.Value.ShapeArray }.Record(result, source);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
@@ -29,11 +29,11 @@ internal sealed class MaxPoolScatter : Function
         inputGrads[0] = g;
     }
 
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = MaxPoolGather.Apply(grad, _winners, _sourceShape);
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = MaxPoolGatherFunction.Apply(grad, _winners, _sourceShape);
 }
 
-/// <summary>x.flatten()[winners]: the gradient of <see cref="MaxPoolScatter"/>; its own gradient scatters to the winners again.</summary>
-internal sealed class MaxPoolGather : Function
+/// <summary>x.flatten()[winners]: the gradient of <see cref="MaxPoolScatterFunction"/>; its own gradient scatters to the winners again.</summary>
+internal sealed class MaxPoolGatherFunction : Function
 {
     private int[] _winners = [];
     private int[] _inputShape = [];
@@ -42,7 +42,7 @@ internal sealed class MaxPoolGather : Function
     {
         var result = Tensor.EmptyOwned((int[])shape.Clone());
         Pooling.GatherWinners(x.Value.AsReadOnlySpan(), winners, result.AsSpan());
-        return new MaxPoolGather { _winners = winners, _inputShape = x.Value.ShapeArray }.Record(result, x);
+        return new MaxPoolGatherFunction { _winners = winners, _inputShape = x.Value.ShapeArray }.Record(result, x);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
@@ -53,21 +53,21 @@ internal sealed class MaxPoolGather : Function
         inputGrads[0] = g;
     }
 
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = MaxPoolScatter.Apply(grad, _winners, _inputShape);
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = MaxPoolScatterFunction.Apply(grad, _winners, _inputShape);
 }
 
 /// <summary>
 /// Each window's value spread evenly over it: the gradient of an average pooling as a node of its own (made by a
 /// backward with createGraph). Linear, and the adjoint of the average pooling, so its gradient is that pooling again.
 /// </summary>
-internal sealed class AvgPoolGradient : Function
+internal sealed class AvgPoolGradientFunction : Function
 {
     private ConvGeometry _geometry;
 
-    public static Variable Apply(Variable grad, ConvGeometry g) => new AvgPoolGradient { _geometry = g }.Record(AvgPool2d.Spread(grad.Value, g), grad);
+    public static Variable Apply(Variable grad, ConvGeometry g) => new AvgPoolGradientFunction { _geometry = g }.Record(AvgPool2dFunction.Spread(grad.Value, g), grad);
 
     // source: avg_pool2d(grad)
-    internal override void Backward(Tensor grad, Tensor?[] inputGrads) => inputGrads[0] = AvgPool2d.Pooled(grad, _geometry);
+    internal override void Backward(Tensor grad, Tensor?[] inputGrads) => inputGrads[0] = AvgPool2dFunction.Pooled(grad, _geometry);
 
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = AvgPool2d.Apply(grad, _geometry);
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = AvgPool2dFunction.Apply(grad, _geometry);
 }

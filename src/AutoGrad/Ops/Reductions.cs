@@ -4,7 +4,7 @@ using AutoGrad.Kernels;
 namespace AutoGrad.Ops;
 
 /// <summary>Sum over the given dims (sorted, normalized by the caller).</summary>
-internal sealed class Sum : Function
+internal sealed class SumFunction : Function
 {
     private int[] _inputShape = [];
     private int[] _keptShape = [];
@@ -12,7 +12,7 @@ internal sealed class Sum : Function
     public static Variable Apply(Variable x, int[] dims, bool keepDim)
     {
         var result = TensorMath.Sum(x.Value, dims, keepDim);
-        var node = new Sum { _inputShape = x.Value.ShapeArray, _keptShape = TensorMath.ReducedShape(x.Value.Shape, dims, keepDim: true) };
+        var node = new SumFunction { _inputShape = x.Value.ShapeArray, _keptShape = TensorMath.ReducedShape(x.Value.Shape, dims, keepDim: true) };
         return node.Record(result, x);
     }
 
@@ -23,14 +23,14 @@ internal sealed class Sum : Function
     }
 
     internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
-        => inputGrads[0] = ExpandTo.Apply(Reshape.Apply(grad, _keptShape), _inputShape);
+        => inputGrads[0] = ExpandToFunction.Apply(ReshapeFunction.Apply(grad, _keptShape), _inputShape);
 }
 
 /// <summary>
 /// Max or min over the given dims (like torch.amax/amin). NaN propagates. The gradient is shared evenly among tied
 /// extreme values, as PyTorch does for amax/amin and for the all-dims max()/min().
 /// </summary>
-internal sealed class Extremum : Function
+internal sealed class ExtremumFunction : Function
 {
     private protected override SavedTensors Saves => SavedTensors.Input0 | SavedTensors.Output;
 
@@ -57,7 +57,7 @@ internal sealed class Extremum : Function
             ? TensorMath.Reduction(default(MaxReduce), x.Value, dims, keepDim: true)
             : TensorMath.Reduction(default(MinReduce), x.Value, dims, keepDim: true);
         var result = keepDim ? kept : kept.WithShape(TensorMath.ReducedShape(x.Value.Shape, dims, keepDim: false));
-        return new Extremum { _x = x.Value, _keptResult = kept, _isMax = isMax }.Record(result, x);
+        return new ExtremumFunction { _x = x.Value, _keptResult = kept, _isMax = isMax }.Record(result, x);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
@@ -73,8 +73,8 @@ internal sealed class Extremum : Function
     internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
     {
         var mask = TensorMath.Map(default(EqualMaskMap), _x!, _keptResult!, Name);
-        var share = Div.Apply(Reshape.Apply(grad, _keptResult!.ShapeArray), Constant(TensorMath.Sum(mask, ReducedDims(), keepDim: true)));
-        inputGrads[0] = Mul.Apply(Constant(mask), share);
+        var share = DivFunction.Apply(ReshapeFunction.Apply(grad, _keptResult!.ShapeArray), Constant(TensorMath.Sum(mask, ReducedDims(), keepDim: true)));
+        inputGrads[0] = MulFunction.Apply(Constant(mask), share);
     }
 
     private int[] ReducedDims()

@@ -3,7 +3,7 @@ using AutoGrad.Graph;
 namespace AutoGrad.Ops;
 
 /// <summary>A new shape over the same elements; the result shares the input's buffer.</summary>
-internal sealed class Reshape : Function
+internal sealed class ReshapeFunction : Function
 {
     private int[] _inputShape = [], _outputShape = [];
 
@@ -12,8 +12,8 @@ internal sealed class Reshape : Function
 
     public static Variable Apply(Variable x, int[] shape)
     {
-        var target = Tensor.ResolveReshape(x.Value.Shape, x.Value.Length, shape, nameof(Reshape));
-        return new Reshape { _inputShape = x.Value.ShapeArray, _outputShape = target }.Record(x.Value.WithShape(target), x);
+        var target = Tensor.ResolveReshape(x.Value.Shape, x.Value.Length, shape, "Reshape");
+        return new ReshapeFunction { _inputShape = x.Value.ShapeArray, _outputShape = target }.Record(x.Value.WithShape(target), x);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
@@ -26,14 +26,14 @@ internal sealed class Reshape : Function
 }
 
 /// <summary>Reorders dims: output dim d is input dim permutation[d] (validated by the caller).</summary>
-internal sealed class Permute : Function
+internal sealed class PermuteFunction : Function
 {
     private int[] _permutation = [];
 
     internal override IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["perm"] = _permutation };
 
     public static Variable Apply(Variable x, int[] permutation)
-        => new Permute { _permutation = permutation }.Record(TensorMath.Permute(x.Value, permutation), x);
+        => new PermuteFunction { _permutation = permutation }.Record(TensorMath.Permute(x.Value, permutation), x);
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
     {

@@ -18,8 +18,8 @@ internal sealed class SoftmaxFunction : Function
     public static Variable Apply(Variable x, int dim, bool log)
     {
         var result = Tensor.EmptyOwned((int[])x.Value.ShapeArray.Clone());
-        var (outer, size, inner) = Select.Split(x.Value.Shape, dim);
-        Kernels.Softmax.Forward(x.Value.AsReadOnlySpan(), outer, size, inner, result.AsSpan(), log);
+        var (outer, size, inner) = SelectFunction.Split(x.Value.Shape, dim);
+        Kernels.SoftmaxKernel.Forward(x.Value.AsReadOnlySpan(), outer, size, inner, result.AsSpan(), log);
         return new SoftmaxFunction { _result = result, _dim = dim, _log = log }.Record(result, x);
     }
 
@@ -46,8 +46,8 @@ internal sealed class SoftmaxFunction : Function
         // the same formulas on the output as a variable of the graph, so their derivative reaches x through this node
         var y = OutputVariable(_result!);
         inputGrads[0] = _log
-            ? Sub.Apply(grad, Mul.Apply(Exp.Apply(y), Sum.Apply(grad, [_dim], keepDim: true)))
-            : Mul.Apply(y, Sub.Apply(grad, Sum.Apply(Mul.Apply(grad, y), [_dim], keepDim: true)));
+            ? SubFunction.Apply(grad, MulFunction.Apply(ExpOp.Apply(y), SumFunction.Apply(grad, [_dim], keepDim: true)))
+            : MulFunction.Apply(y, SubFunction.Apply(grad, SumFunction.Apply(MulFunction.Apply(grad, y), [_dim], keepDim: true)));
     }
 
     protected override void ReleaseSaved() => _result = null;

@@ -7,9 +7,9 @@ namespace AutoGrad.Ops;
 // Elementwise math of one input, as pointwise ops (see Pointwise.cs): forward, tensor derivative and differentiable
 // derivative side by side.
 
-internal readonly struct Exp : IPointwiseOp
+internal readonly struct ExpOp : IPointwiseOp
 {
-    public static Variable Apply(Variable x) => Pointwise<Exp>.Apply(x, default);
+    public static Variable Apply(Variable x) => Pointwise<ExpOp>.Apply(x, default);
 
     public string Name => "Exp";
     public PointwiseSaves Saves => PointwiseSaves.Output;
@@ -20,12 +20,12 @@ internal readonly struct Exp : IPointwiseOp
     // self: grad * result
     public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => TensorMath.Multiply(grad, y!);
 
-    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => Mul.Apply(grad, y!);
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => MulFunction.Apply(grad, y!);
 }
 
-internal readonly struct Log : IPointwiseOp
+internal readonly struct LogOp : IPointwiseOp
 {
-    public static Variable Apply(Variable x) => Pointwise<Log>.Apply(x, default);
+    public static Variable Apply(Variable x) => Pointwise<LogOp>.Apply(x, default);
 
     public string Name => "Log";
     public PointwiseSaves Saves => PointwiseSaves.Input;
@@ -36,13 +36,13 @@ internal readonly struct Log : IPointwiseOp
     // self: grad / self
     public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => TensorMath.Divide(grad, x!);
 
-    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => Div.Apply(grad, x);
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => DivFunction.Apply(grad, x);
 }
 
 /// <summary>x^p for a constant exponent p.</summary>
-internal readonly struct Pow(float exponent) : IPointwiseOp
+internal readonly struct PowOp(float exponent) : IPointwiseOp
 {
-    public static Variable Apply(Variable x, float exponent) => Pointwise<Pow>.Apply(x, new(exponent));
+    public static Variable Apply(Variable x, float exponent) => Pointwise<PowOp>.Apply(x, new(exponent));
 
     public string Name => "Pow";
     public PointwiseSaves Saves => PointwiseSaves.Input;
@@ -54,12 +54,12 @@ internal readonly struct Pow(float exponent) : IPointwiseOp
     public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => TensorMath.Map(new PowBackwardMap(exponent), grad, x!, Name);
 
     public Variable BackwardGraph(Variable grad, Variable x, Variable? y)
-        => exponent == 0f ? MulScalar.Apply(grad, 0f) : Mul.Apply(grad, MulScalar.Apply(Apply(x, exponent - 1f), exponent));
+        => exponent == 0f ? MulScalarOp.Apply(grad, 0f) : MulFunction.Apply(grad, MulScalarOp.Apply(Apply(x, exponent - 1f), exponent));
 }
 
-internal readonly struct Sqrt : IPointwiseOp
+internal readonly struct SqrtOp : IPointwiseOp
 {
-    public static Variable Apply(Variable x) => Pointwise<Sqrt>.Apply(x, default);
+    public static Variable Apply(Variable x) => Pointwise<SqrtOp>.Apply(x, default);
 
     public string Name => "Sqrt";
     public PointwiseSaves Saves => PointwiseSaves.Output;
@@ -75,12 +75,12 @@ internal readonly struct Sqrt : IPointwiseOp
         return g;
     }
 
-    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => Div.Apply(grad, MulScalar.Apply(y!, 2f));
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => DivFunction.Apply(grad, MulScalarOp.Apply(y!, 2f));
 }
 
-internal readonly struct Abs : IPointwiseOp
+internal readonly struct AbsOp : IPointwiseOp
 {
-    public static Variable Apply(Variable x) => Pointwise<Abs>.Apply(x, default);
+    public static Variable Apply(Variable x) => Pointwise<AbsOp>.Apply(x, default);
 
     public string Name => "Abs";
     public PointwiseSaves Saves => PointwiseSaves.Input;
@@ -96,9 +96,9 @@ internal readonly struct Abs : IPointwiseOp
 }
 
 /// <summary>min(max(x, min), max); either bound may be absent (infinite).</summary>
-internal readonly struct Clamp(float min, float max) : IPointwiseOp
+internal readonly struct ClampOp(float min, float max) : IPointwiseOp
 {
-    public static Variable Apply(Variable x, float min, float max) => Pointwise<Clamp>.Apply(x, new(min, max));
+    public static Variable Apply(Variable x, float min, float max) => Pointwise<ClampOp>.Apply(x, new(min, max));
 
     public string Name => "Clamp";
     public PointwiseSaves Saves => PointwiseSaves.Input;

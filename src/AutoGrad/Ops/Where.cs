@@ -7,7 +7,7 @@ namespace AutoGrad.Ops;
 /// where(condition, x, y) with broadcasting over all three: x where the condition (a mask, no gradient) is nonzero,
 /// else y. The gradient goes to the side that was chosen, as a where of its own.
 /// </summary>
-internal sealed class Where : Function
+internal sealed class WhereFunction : Function
 {
     private Tensor _condition = Tensor.Scalar(0f);
 
@@ -17,7 +17,7 @@ internal sealed class Where : Function
         var c = TensorMath.Expand(condition, shape);
         var result = Tensor.EmptyOwned((int[])shape.Clone());
         Selection.Where(c.AsReadOnlySpan(), TensorMath.Expand(x.Value, shape).AsReadOnlySpan(), TensorMath.Expand(y.Value, shape).AsReadOnlySpan(), result.AsSpan());
-        return new Where { _condition = c }.Record(result, x, y);
+        return new WhereFunction { _condition = c }.Record(result, x, y);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)

@@ -4,7 +4,7 @@ using AutoGrad.Kernels;
 namespace AutoGrad.Ops;
 
 /// <summary>
-/// One way of computing a convolution and its two adjoints, for the <see cref="Conv2d"/> node, which owns the chain
+/// One way of computing a convolution and its two adjoints, for the <see cref="Conv2dFunction"/> node, which owns the chain
 /// rule, the fused epilogue (ReLU, pooling) and the groups of samples, and asks its algorithm for each group's forward,
 /// input gradient and weight gradient. An algorithm is chosen by geometry and vector width (<see cref="For"/>) and keeps
 /// what its backward needs: the input for the direct algorithms, the column matrices for im2col.

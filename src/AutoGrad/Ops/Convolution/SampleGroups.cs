@@ -5,7 +5,7 @@ using AutoGrad.Kernels;
 namespace AutoGrad.Ops;
 
 /// <summary>
-/// The convolution nodes' unit of work (<see cref="Conv2d"/>, <see cref="ConvTranspose2d"/>): fixed groups of
+/// The convolution nodes' unit of work (<see cref="Conv2dFunction"/>, <see cref="ConvTranspose2dFunction"/>): fixed groups of
 /// <see cref="ConvolutionAlgorithm.SamplesPerGroup"/> samples, spread over the cores when there are enough, with the
 /// weight and bias gradients summed per group and the groups added in order, so results do not depend on the thread count.
 /// </summary>

@@ -7,7 +7,7 @@ namespace AutoGrad.Kernels;
 /// Softmax and log-softmax along one dim of a tensor viewed as [outer, size, inner], in the stable form: the max of
 /// each slice is subtracted before exponentiating (TensorPrimitives.SoftMax does not, and overflows above ~88).
 /// </summary>
-internal static class Softmax
+internal static class SoftmaxKernel
 {
     public static void Forward(ReadOnlySpan<float> x, int outer, int size, int inner, Span<float> destination, bool log)
     {
