@@ -18,11 +18,7 @@ public sealed class FunctionalTests
 {
     private const double Tolerance = 1e-5;
 
-    private static readonly Lazy<JsonElement> Fixture = new(() =>
-    {
-        using var document = JsonDocument.Parse(File.ReadAllText(TestUtil.FixturePath("functional.json")));
-        return document.RootElement.Clone();
-    });
+    private static JsonElement Cases => FunctionalFixture.Root.GetProperty("cases");
 
     /// <summary>The C# twins of the fixture's functions: (inputs, constants) to outputs.</summary>
     private static readonly Dictionary<string, Func<Variable[], Variable[], Variable[]>> Vector = new()
@@ -41,9 +37,9 @@ public sealed class FunctionalTests
         ["unused_input"] = (x, c) => F.Sum(x[0].Exp() * x[0]),
     };
 
-    public static IEnumerable<object[]> CaseNames => Fixture.Value.GetProperty("cases").EnumerateArray().Select(c => new object[] { c.GetProperty("name").GetString()! });
+    public static IEnumerable<object[]> CaseNames => Cases.EnumerateArray().Select(c => new object[] { c.GetProperty("name").GetString()! });
 
-    private static JsonElement Case(string name) => Fixture.Value.GetProperty("cases").EnumerateArray().Single(c => c.GetProperty("name").GetString() == name);
+    private static JsonElement Case(string name) => Cases.EnumerateArray().Single(c => c.GetProperty("name").GetString() == name);
 
     private static Variable[] Read(JsonElement c, string key, bool requiresGrad = false)
         => c.GetProperty(key).EnumerateArray().Select(t => new Variable(ParityFixture.ReadTensor(t), requiresGrad)).ToArray();

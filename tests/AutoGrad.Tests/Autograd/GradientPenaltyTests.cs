@@ -18,13 +18,9 @@ using Autograd = global::AutoGrad.Autograd;
 [TestCategory("Parity")]
 public sealed class GradientPenaltyTests
 {
-    private static readonly Lazy<JsonElement> Fixture = new(() =>
-    {
-        using var document = JsonDocument.Parse(File.ReadAllText(TestUtil.FixturePath("functional.json")));
-        return document.RootElement.GetProperty("gradient_penalty").Clone();
-    });
+    private static JsonElement Fixture => FunctionalFixture.Root.GetProperty("gradient_penalty");
 
-    private static Tensor Read(string key) => ParityFixture.ReadTensor(Fixture.Value.GetProperty(key));
+    private static Tensor Read(string key) => ParityFixture.ReadTensor(Fixture.GetProperty(key));
 
     /// <summary>A 2-16-1 tanh critic, the twin of critic() in the generator script.</summary>
     private static Variable Critic(Variable x, Variable[] p) => F.Linear(F.Linear(x, p[0], p[1]).Tanh(), p[2], p[3]);
@@ -43,16 +39,16 @@ public sealed class GradientPenaltyTests
     [TestMethod]
     public void FirstStepMatchesPyTorchAndThePenaltyDecreases()
     {
-        var parameters = Fixture.Value.GetProperty("params").EnumerateArray()
+        var parameters = Fixture.GetProperty("params").EnumerateArray()
             .Select(t => new Variable(ParityFixture.ReadTensor(t), requiresGrad: true)).ToArray();
         var (real, fake, alpha) = (Read("real"), Read("fake"), Read("alpha"));
-        float lambda = (float)Fixture.Value.GetProperty("lambda").GetDouble();
+        float lambda = (float)Fixture.GetProperty("lambda").GetDouble();
 
         var (loss, penalty) = CriticLoss(parameters, real, fake, alpha, lambda);
-        Assert.AreEqual(Fixture.Value.GetProperty("penalty").GetDouble(), penalty.Item(), 1e-5);
-        Assert.AreEqual(Fixture.Value.GetProperty("loss").GetDouble(), loss.Item(), 1e-4);
+        Assert.AreEqual(Fixture.GetProperty("penalty").GetDouble(), penalty.Item(), 1e-5);
+        Assert.AreEqual(Fixture.GetProperty("loss").GetDouble(), loss.Item(), 1e-4);
         loss.Backward();
-        var expected = Fixture.Value.GetProperty("grads").EnumerateArray().Select(ParityFixture.ReadTensor).ToArray();
+        var expected = Fixture.GetProperty("grads").EnumerateArray().Select(ParityFixture.ReadTensor).ToArray();
         for (int i = 0; i < parameters.Length; i++)
         {
             TestUtil.AssertClose(expected[i], parameters[i].Grad!, 1e-5, 1e-4, $"gradient of parameter {i}");
