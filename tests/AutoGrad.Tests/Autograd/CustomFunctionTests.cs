@@ -34,13 +34,17 @@ public sealed class CustomFunctionTests
         }
     }
 
-    /// <summary>limit * tanh(x / limit), saving its input; the forward reuses F ops on constants.</summary>
+    /// <summary>limit * tanh(x / limit), saving its input: the README's example, verbatim.</summary>
     private sealed class SoftClamp(float limit) : CustomFunction
     {
         protected override Tensor Forward(FunctionContext ctx, Tensor[] inputs)
         {
             ctx.SaveForBackward(inputs[0]);
-            return (F.Tanh(new Variable(inputs[0]) / limit) * limit).Value;
+            var y = Tensor.Zeros(inputs[0].Shape.ToArray());
+            TensorPrimitives.Multiply(inputs[0].AsReadOnlySpan(), 1f / limit, y.AsSpan());
+            TensorPrimitives.Tanh(y.AsReadOnlySpan(), y.AsSpan());
+            TensorPrimitives.Multiply(y.AsReadOnlySpan(), limit, y.AsSpan());
+            return y;
         }
 
         protected override Variable?[] Backward(FunctionContext ctx, Variable gradOutput)
@@ -51,7 +55,7 @@ public sealed class CustomFunctionTests
         }
     }
 
-    /// <summary>a * b + scale * b, with a constant saved beside the inputs; records which inputs needed a gradient.</summary>
+    /// <summary>(a + scale) * b, with a constant saved beside the inputs (the forward reuses F ops); records which inputs needed a gradient.</summary>
     private sealed class ScaledProduct : CustomFunction
     {
         public List<(bool A, bool B)> Needs { get; } = [];
