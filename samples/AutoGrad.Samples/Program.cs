@@ -61,6 +61,12 @@ namespace AutoGrad.Samples
             visualize.SetAction(result => Guard(() => VisualizeSample.Run(visualizeOptions.Read(result), result.GetValue(visualizeData)!,
                 result.GetValue(checkpoint), result.GetValue(saliency))));
             root.Subcommands.Add(visualize);
+
+            var pinn = new Command("pinn",
+                "A physics-informed MLP solving u'' = -pi^2 sin(pi x), u(0) = u(1) = 0 (second derivatives by Autograd.Grad with createGraph); --epochs is the number of full-batch steps, --batch-size the collocation points.");
+            var pinnOptions = new CommonOptions(pinn, "runs/pinn", PinnSample.DefaultSteps, PinnSample.DefaultPoints, PinnSample.DefaultLearningRate);
+            pinn.SetAction(result => Guard(() => PinnSample.Run(pinnOptions.Read(result))));
+            root.Subcommands.Add(pinn);
             return root;
         }
 

@@ -61,7 +61,7 @@ internal abstract class Function
         Check(_savedOutput, _versionOutput, "its output");
     }
 
-    private void Check(Tensor? saved, int version, string which)
+    private protected void Check(Tensor? saved, int version, string which)
     {
         if (saved is not null && saved.Version != version)
         {
