@@ -107,6 +107,12 @@ public sealed class GradCheckTests
         ["cumsum"] = new(a => F.Cumsum(a[0] * a[0], 1), g => [N(g, 2, 4, 3)]),
         ["topk"] = new(a => F.TopK(a[0].Exp(), 2, 1).Values, g => [Distinct(g, 3, 5)]),
 
+        // layers composed of the ops above (FLayers.cs)
+        ["embedding"] = new(a => F.Embedding(Tensor.FromArray([1f, 3f, 0f, 3f], 2, 2), a[0] * a[0]), g => [N(g, 4, 3)]),
+        ["adaptive_avg_pool2d/uneven"] = new(a => F.AdaptiveAvgPool2d(a[0] * a[0], (3, 2)), g => [N(g, 2, 2, 7, 5)]),
+        ["upsample_nearest"] = new(a => F.UpsampleNearest(a[0] * a[0], (5, 7)), g => [N(g, 1, 2, 3, 4)]),
+        ["dropout2d"] = new(a => F.Dropout2d(a[0] * a[0], 0.5f, true, new Generator(7)), g => [N(g, 2, 4, 2, 2)]),
+
         // a small network: every piece together
         ["mlp"] = new(a => (a[0].MatMul(a[1]) + a[2]).Tanh().MatMul(a[3]).Sigmoid().Mean(), g => [N(g, 4, 3), N(g, 3, 5), N(g, 5), N(g, 5, 2)]),
     };
