@@ -67,6 +67,12 @@ namespace AutoGrad.Samples
             var pinnOptions = new CommonOptions(pinn, "runs/pinn", PinnSample.DefaultSteps, PinnSample.DefaultPoints, PinnSample.DefaultLearningRate);
             pinn.SetAction(result => Guard(() => PinnSample.Run(pinnOptions.Read(result))));
             root.Subcommands.Add(pinn);
+
+            var charlm = new Command("charlm",
+                "A character-level transformer (4 layers, 4 heads, width 128, context 64) on the State of the Union addresses of 1790-1860; --epochs is the number of training steps, --batch-size the sequences per step.");
+            var charlmOptions = new CommonOptions(charlm, "runs/charlm", CharLmSample.DefaultSteps, CharLmSample.DefaultBatch, CharLmSample.DefaultLearningRate);
+            charlm.SetAction(result => Guard(() => CharLmSample.Run(charlmOptions.Read(result))));
+            root.Subcommands.Add(charlm);
             return root;
         }
 
