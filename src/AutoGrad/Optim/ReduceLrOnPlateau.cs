@@ -189,7 +189,7 @@ public sealed class ReduceLrOnPlateau(Optimizer optimizer, IReadOnlyList<float> 
         float best = values[BestKey];
         if (!float.IsFinite(best) && best != Worst)
         {
-            found.Add($"'{BestKey}' is {best}; it must be finite, or {Worst} before the first step in {_mode} mode");
+            found.Add($"'{BestKey}' is {best}; it must be finite, or {(_mode == PlateauMode.Max ? "-Infinity" : "Infinity")} before the first step in {_mode} mode");
         }
         float bad = values[BadEpochsKey], cooldown = values[CooldownKey];
         if (!(bad >= 0f && bad <= _patience && bad % 1 == 0))
