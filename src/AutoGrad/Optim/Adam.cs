@@ -50,6 +50,9 @@ public class Adam : Optimizer
     protected override IReadOnlyList<string> NonNegativeStateNames => ["exp_avg_sq", "max_exp_avg_sq"];
 
     /// <inheritdoc/>
+    internal override float? DefaultMomentum => Beta1;
+
+    /// <inheritdoc/>
     protected override void Update(Span<float> p, ReadOnlySpan<float> grad, ParamGroup group, ParameterState state)
     {
         int step = state.NextStep();
@@ -57,7 +60,7 @@ public class Adam : Optimizer
         var v = state.Get("exp_avg_sq");
         var vMax = AmsGrad ? state.Get("max_exp_avg_sq") : default;
         float lr = group.LearningRate, wd = group.WeightDecay;
-        float b1 = Beta1, b2 = Beta2, eps = Eps;
+        float b1 = MomentumOf(group), b2 = Beta2, eps = Eps;
         // Scalars in double, as PyTorch computes them in Python floats.
         float stepSize = (float)(lr / (1.0 - Math.Pow(b1, step)));
         float correction2Sqrt = (float)Math.Sqrt(1.0 - Math.Pow(b2, step));

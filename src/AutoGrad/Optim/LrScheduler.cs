@@ -23,7 +23,7 @@ public abstract class LrScheduler
     public Optimizer Optimizer { get; }
 
     /// <summary>The number of Step calls so far (PyTorch's last_epoch).</summary>
-    public int Epoch { get; private set; }
+    public int Epoch { get; private protected set; }
 
     /// <summary>The first group's current learning rate.</summary>
     public float CurrentLearningRate => Optimizer.ParamGroups[0].LearningRate;
@@ -32,22 +32,48 @@ public abstract class LrScheduler
     public IReadOnlyList<float> LastLearningRates => Optimizer.ParamGroups.Select(g => g.LearningRate).ToArray();
 
     /// <summary>Advances one epoch and sets the new rates.</summary>
-    public void Step()
+    /// <exception cref="InvalidOperationException">The schedule has a last epoch (OneCycleLr's total steps) and is past it.</exception>
+    public virtual void Step()
     {
+        if (Epoch >= LastEpoch)
+        {
+            throw new InvalidOperationException($"{GetType().Name}: tried to step {Epoch + 1} times; the schedule has {LastEpoch} steps.");
+        }
         Epoch++;
         Apply();
     }
 
-    /// <summary>The rate for a group starting at <paramref name="baseRate"/> at <paramref name="epoch"/>.</summary>
-    protected abstract double RateAt(double baseRate, int epoch);
+    /// <summary>
+    /// The rate for a group starting at <paramref name="baseRate"/> at <paramref name="epoch"/>. The default keeps the
+    /// base rate; every schedule overrides it.
+    /// </summary>
+    protected virtual double RateAt(double baseRate, int epoch) => baseRate;
 
-    private void Apply()
+    /// <summary>The rate of group <paramref name="group"/>: for schedules whose groups differ by more than their base rate (LambdaLr's lambdas).</summary>
+    private protected virtual double RateAt(int group, double baseRate, int epoch) => RateAt(baseRate, epoch);
+
+    /// <summary>The last epoch the schedule defines (int.MaxValue: none); stepping past it throws.</summary>
+    private protected virtual int LastEpoch => int.MaxValue;
+
+    /// <summary>Sets the groups' rates (and whatever else the schedule drives) for <see cref="Epoch"/>.</summary>
+    private protected virtual void Apply()
     {
         for (int g = 0; g < _baseRates.Length; g++)
         {
-            Optimizer.ParamGroups[g].LearningRate = (float)RateAt(_baseRates[g], Epoch);
+            Optimizer.ParamGroups[g].LearningRate = (float)RateAt(g, _baseRates[g], Epoch);
         }
     }
+
+    /// <summary>The schedule's own state keys beyond last_epoch and base_lrs (ReduceLrOnPlateau's best, ...).</summary>
+    private protected virtual IReadOnlyList<string> OwnStateKeys => [];
+
+    /// <summary>Adds the values of <see cref="OwnStateKeys"/> to a state dict.</summary>
+    private protected virtual void AddOwnState(StateDict dict)
+    {
+    }
+
+    /// <summary>Checks the values of <see cref="OwnStateKeys"/> (each present and scalar); returns what applies them, or null after adding to <paramref name="found"/>.</summary>
+    private protected virtual Action? PrepareOwnState(IReadOnlyDictionary<string, float> values, List<string> found) => () => { };
 
     /// <summary>The rates the schedule starts from, one per group (PyTorch's base_lrs).</summary>
     public IReadOnlyList<float> BaseLearningRates => _baseRates;
@@ -61,6 +87,7 @@ public abstract class LrScheduler
         {
             dict.Add($"base_lrs.{g}", Tensor.Scalar(_baseRates[g]));
         }
+        AddOwnState(dict);
         return dict;
     }
 
@@ -121,20 +148,37 @@ public abstract class LrScheduler
                 bases[g] = b.AsReadOnlySpan()[0];
             }
         }
+        var own = new Dictionary<string, float>(StringComparer.Ordinal);
+        foreach (var key in OwnStateKeys)
+        {
+            if (!state.TryGetValue(key, out var v) || v.Length != 1)
+            {
+                found.Add($"missing or non-scalar '{key}'");
+            }
+            else
+            {
+                own.Add(key, v.AsReadOnlySpan()[0]);
+            }
+        }
+        if (epoch > LastEpoch)
+        {
+            found.Add($"last_epoch {epoch} is past the schedule's {LastEpoch} steps");
+        }
         foreach (var key in state.Keys)
         {
-            if (key != "last_epoch" && !(key.StartsWith("base_lrs.", StringComparison.Ordinal)
+            if (key != "last_epoch" && !OwnStateKeys.Contains(key) && !(key.StartsWith("base_lrs.", StringComparison.Ordinal)
                 && int.TryParse(key.AsSpan("base_lrs.".Length), System.Globalization.NumberStyles.None, null, out int g) && g < bases.Length))
             {
                 found.Add($"unexpected key '{key}'");
             }
         }
+        var applyOwn = found.Count == 0 ? PrepareOwnState(own, found) : null;
         if (found.Count == 0)
         {
             // The rates must be settable: a schedule whose closed form overflows at that epoch is rejected here, not halfway.
             for (int g = 0; g < bases.Length; g++)
             {
-                double rate = RateAt(bases[g], epoch);
+                double rate = RateAt(g, bases[g], epoch);
                 if (!((float)rate >= 0f) || float.IsInfinity((float)rate))
                 {
                     found.Add($"epoch {epoch} gives group {g} the rate {rate}");
@@ -150,6 +194,7 @@ public abstract class LrScheduler
         {
             bases.CopyTo(_baseRates, 0);
             Epoch = epoch;
+            applyOwn!();
             Apply();
         };
     }

@@ -140,6 +140,18 @@ public abstract class Optimizer
     /// <summary>State that can never be negative (running averages of squares); a checkpoint with a negative value is rejected.</summary>
     protected virtual IReadOnlyList<string> NonNegativeStateNames => [];
 
+    /// <summary>State kept as one number per parameter (rank 0, like the step count), e.g. NAdam's mu_product.</summary>
+    protected virtual IReadOnlyList<string> ScalarStateNames => [ParameterState.StepName];
+
+    /// <summary>
+    /// The optimizer's momentum (SGD, RMSprop) or beta1 (Adam, AdamW, NAdam), which <see cref="OneCycleLr"/> cycles
+    /// through <see cref="ParamGroup.Momentum"/>; null for optimizers without one (PyTorch: neither 'momentum' nor 'betas').
+    /// </summary>
+    internal virtual float? DefaultMomentum => null;
+
+    /// <summary>The momentum (or beta1) that applies to <paramref name="group"/>: its cycled value, else the optimizer's.</summary>
+    private protected float MomentumOf(ParamGroup group) => group.Momentum ?? DefaultMomentum ?? 0f;
+
     /// <summary>
     /// Restores a state saved by <see cref="StateDict"/> from an optimizer of the same kind over the same parameters:
     /// every group's lr, initial_lr and weight_decay (finite and &gt;= 0) and every parameter's state (the names the
@@ -206,7 +218,7 @@ public abstract class Optimizer
                 found.Add($"unexpected key '{key}'{(names is null ? "" : $" ({Name} keeps {string.Join(", ", names.DefaultIfEmpty("no state"))})")}");
                 continue;
             }
-            if (!IsValidStateShape(parts[2], tensor.Shape, parameterShapes[i]))
+            if (!IsValidStateShape(ScalarStateNames.Contains(parts[2]), tensor.Shape, parameterShapes[i]))
             {
                 found.Add($"'{key}' has shape {Shapes.Format(tensor.Shape)}, parameter {i} is {Shapes.Format(parameterShapes[i])}");
                 continue;
@@ -272,9 +284,9 @@ public abstract class Optimizer
             && fields.Contains(parts[2]);
     }
 
-    // Scalars (the step count) are rank 0; every other state tensor has its parameter's shape.
-    private static bool IsValidStateShape(string name, ReadOnlySpan<int> shape, int[] parameterShape)
-        => name == ParameterState.StepName ? shape.Length == 0 : shape.SequenceEqual(parameterShape);
+    // Scalars (the step count, NAdam's mu_product) are rank 0; every other state tensor has its parameter's shape.
+    private static bool IsValidStateShape(bool scalar, ReadOnlySpan<int> shape, int[] parameterShape)
+        => scalar ? shape.Length == 0 : shape.SequenceEqual(parameterShape);
 
     /// <summary>Throws unless <paramref name="value"/> is finite and &gt;= 0.</summary>
     protected void CheckNonNegative(float value, string name)
@@ -325,13 +337,19 @@ public readonly struct ParameterState
     /// <summary>Increments and returns the step count (stored as a float scalar, as PyTorch does).</summary>
     public int NextStep()
     {
-        if (!_tensors.TryGetValue(StepName, out var t))
-        {
-            t = Tensor.Scalar(0f);
-            _tensors.Add(StepName, t);
-        }
-        var span = t.AsSpan();
+        var span = GetScalar(StepName, 0f);
         span[0] += 1f;
         return (int)span[0];
+    }
+
+    /// <summary>The named rank-0 state (one element), <paramref name="initial"/> on first use.</summary>
+    public Span<float> GetScalar(string name, float initial)
+    {
+        if (!_tensors.TryGetValue(name, out var t))
+        {
+            t = Tensor.Scalar(initial);
+            _tensors.Add(name, t);
+        }
+        return t.AsSpan();
     }
 }

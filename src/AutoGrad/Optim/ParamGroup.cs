@@ -41,6 +41,19 @@ public sealed class ParamGroup
         internal set => field = Check(value, "initial_lr");
     }
 
+    /// <summary>
+    /// The group's own momentum (SGD, RMSprop) or beta1 (Adam, AdamW, NAdam), as PyTorch's group['momentum'] or
+    /// group['betas'][0]; null (the default) uses the optimizer's. <see cref="OneCycleLr"/> sets it every step.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a value outside [0, 1).</exception>
+    public float? Momentum
+    {
+        get;
+        set => field = value is not { } m || m >= 0f && m < 1f
+            ? value
+            : throw new ArgumentOutOfRangeException("momentum", value, $"ParamGroup: momentum (or beta1) must be in [0, 1); got {value}.");
+    }
+
     private static float Check(float value, string name)
         => value >= 0f && !float.IsInfinity(value)
             ? value

@@ -41,10 +41,13 @@ public sealed class RmsProp : Optimizer
 
     /// <inheritdoc/>
     protected override IReadOnlyList<string> StateNames =>
-        [ParameterState.StepName, "square_avg", .. Centered ? ["grad_avg"] : Array.Empty<string>(), .. Momentum > 0f ? ["momentum_buffer"] : Array.Empty<string>()];
+        [ParameterState.StepName, "square_avg", .. Centered ? ["grad_avg"] : Array.Empty<string>(), .. ParamGroups.Any(g => MomentumOf(g) > 0f) ? ["momentum_buffer"] : Array.Empty<string>()];
 
     /// <inheritdoc/>
     protected override IReadOnlyList<string> NonNegativeStateNames => ["square_avg"];
+
+    /// <inheritdoc/>
+    internal override float? DefaultMomentum => Momentum;
 
     /// <inheritdoc/>
     protected override void Update(Span<float> p, ReadOnlySpan<float> grad, ParamGroup group, ParameterState state)
@@ -52,8 +55,8 @@ public sealed class RmsProp : Optimizer
         state.NextStep();
         var square = state.Get("square_avg");
         var mean = Centered ? state.Get("grad_avg") : default;
-        var buffer = Momentum > 0f ? state.Get("momentum_buffer") : default;
-        float lr = group.LearningRate, wd = group.WeightDecay, a = Alpha, eps = Eps, mu = Momentum;
+        float lr = group.LearningRate, wd = group.WeightDecay, a = Alpha, eps = Eps, mu = MomentumOf(group);
+        var buffer = mu > 0f ? state.Get("momentum_buffer") : default;
         for (int i = 0; i < p.Length; i++)
         {
             float g = wd != 0f ? grad[i] + wd * p[i] : grad[i];

@@ -41,12 +41,15 @@ public sealed class Sgd : Optimizer
     public bool Nesterov { get; }
 
     /// <inheritdoc/>
-    protected override IReadOnlyList<string> StateNames => Momentum != 0f ? ["momentum_buffer"] : [];
+    protected override IReadOnlyList<string> StateNames => ParamGroups.Any(g => MomentumOf(g) != 0f) ? ["momentum_buffer"] : [];
+
+    /// <inheritdoc/>
+    internal override float? DefaultMomentum => Momentum;
 
     /// <inheritdoc/>
     protected override void Update(Span<float> p, ReadOnlySpan<float> grad, ParamGroup group, ParameterState state)
     {
-        float lr = group.LearningRate, wd = group.WeightDecay, momentum = Momentum, keep = 1f - Dampening;
+        float lr = group.LearningRate, wd = group.WeightDecay, momentum = MomentumOf(group), keep = 1f - Dampening;
         bool first = !state.Has("momentum_buffer");
         var buffer = momentum != 0f ? state.Get("momentum_buffer") : default;
         bool nesterov = Nesterov;

@@ -65,6 +65,9 @@ public sealed class StateLoadingTests
         ["Adam", (Func<Variable[], Optimizer>)(p => new Adam(p))],
         ["Adam amsgrad", (Func<Variable[], Optimizer>)(p => new Adam(p, amsgrad: true))],
         ["AdamW", (Func<Variable[], Optimizer>)(p => new AdamW(p))],
+        ["Adagrad", (Func<Variable[], Optimizer>)(p => new Adagrad(p, lrDecay: 0.1f, initialAccumulatorValue: 0.5f))],
+        ["Adadelta", (Func<Variable[], Optimizer>)(p => new Adadelta(p, weightDecay: 0.1f))],
+        ["NAdam", (Func<Variable[], Optimizer>)(p => new NAdam(p))],
     ];
 
     // The state names each optimizer declares must be exactly what it keeps: its own state always loads back, and the
