@@ -242,7 +242,7 @@ public static class Batches
 public sealed class CharTransformer : Module
 {
     private readonly Embedding _tokens, _positions;
-    private readonly Block[] _blocks;
+    private readonly Sequential _blocks;
     private readonly Norm _final;
     private readonly Linear _head;
 
@@ -250,7 +250,7 @@ public sealed class CharTransformer : Module
     {
         _tokens = RegisterModule("tok_emb", new Embedding(vocabulary, CharLmSample.Width, generator: generator));
         _positions = RegisterModule("pos_emb", new Embedding(CharLmSample.Context, CharLmSample.Width, generator: generator));
-        _blocks = [.. Enumerable.Range(0, CharLmSample.Layers).Select(i => RegisterModule($"blocks.{i}", new Block(generator)))];
+        _blocks = RegisterModule("blocks", new Sequential([.. Enumerable.Range(0, CharLmSample.Layers).Select(_ => (Module)new Block(generator))]));
         _final = RegisterModule("ln_f", new Norm(CharLmSample.Width));
         _head = RegisterModule("head", new Linear(CharLmSample.Width, vocabulary, generator: generator));
     }
@@ -260,11 +260,7 @@ public sealed class CharTransformer : Module
         int length = input.Shape[1];
         var positions = Tensor.Arange(length);
         var x = _tokens.Call(input) + _positions.Call(new Variable(positions));
-        foreach (var block in _blocks)
-        {
-            x = block.Call(x);
-        }
-        return _head.Call(_final.Call(x));
+        return _head.Call(_final.Call(_blocks.Call(x)));
     }
 
     /// <summary>Pre-norm block: x + attention(norm(x)), then x + mlp(norm(x)).</summary>
@@ -292,7 +288,7 @@ public sealed class CharTransformer : Module
             var attended = F.ScaledDotProductAttention(Part(0), Part(1), Part(2), isCausal: true);
             var merged = F.Reshape(F.Permute(attended, 0, 2, 1, 3), batch, length, w);
             x = x + _projection.Call(merged);
-            return x + _down.Call(F.Gelu(_up.Call(_norm2.Call(x))));
+            return x + _down.Call(F.Gelu(_up.Call(_norm2.Call(x)), GeluApproximation.Tanh));
         }
     }
 
