@@ -18,7 +18,8 @@ internal abstract class NormalizationFunction : Function
     private float _eps;
     private int _weightIndex = -1, _biasIndex = -1;
 
-    internal override IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["epsilon"] = _eps };
+    internal override IReadOnlyDictionary<string, object> Attributes
+        => new Dictionary<string, object> { ["epsilon"] = _eps, ["has_weight"] = _weightIndex > 0, ["has_bias"] = _biasIndex > 0 };
 
     /// <summary>Normalizes x with the given per-group statistics and records the node.</summary>
     private protected static Variable Normalize(NormalizationFunction node, Variable x, Variable? weight, Variable? bias, in NormLayout layout,
@@ -132,9 +133,20 @@ internal abstract class NormalizationFunction : Function
 internal sealed class BatchNormFunction : NormalizationFunction
 {
     private bool _training;
+    private Tensor? _runningMean, _runningVar; // the live buffers, for an exporter (evaluation mode only)
 
     internal override IReadOnlyDictionary<string, object> Attributes
-        => new Dictionary<string, object>(base.Attributes) { ["training_mode"] = _training };
+    {
+        get
+        {
+            var attributes = new Dictionary<string, object>(base.Attributes) { ["training_mode"] = _training };
+            if (_runningMean is not null && _runningVar is not null)
+            {
+                (attributes["running_mean"], attributes["running_var"]) = (_runningMean, _runningVar);
+            }
+            return attributes;
+        }
+    }
 
     public static Variable Apply(Variable x, Tensor? runningMean, Tensor? runningVar, Variable? weight, Variable? bias, bool training, float momentum, float eps)
     {
@@ -158,7 +170,8 @@ internal sealed class BatchNormFunction : NormalizationFunction
             invStd = Tensor.Zeros(layout.Groups);
             Kernels.Normalization.InverseStd(runningVar!.AsReadOnlySpan(), eps, invStd.AsSpan());
         }
-        return Normalize(new BatchNormFunction { _training = training }, x, weight, bias, layout, mean, invStd, batchStats: training, eps);
+        var node = new BatchNormFunction { _training = training, _runningMean = training ? null : runningMean, _runningVar = training ? null : runningVar };
+        return Normalize(node, x, weight, bias, layout, mean, invStd, batchStats: training, eps);
     }
 }
 
