@@ -2,7 +2,8 @@
 
 "cases" are functional ops (values, input/weight/bias gradients) in the common format; "modules" are BatchNorm
 layers trained a few steps (running statistics, num_batches_tracked, accumulated gradients), then their state dict
-and an evaluation-mode output.
+and an evaluation-mode output. fixtures/io/torch_batch_norm2d.safetensors is the first one's state dict as PyTorch
+keeps it (num_batches_tracked an int64 scalar).
 
 Run by hand (CI never needs Python):
     apt-get install -y python3-torch python3-numpy
@@ -15,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from fixture_io import randn, run_case, tensor_json
+from generate_io import save_safetensors
 
 torch.manual_seed(2718)
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -72,6 +74,8 @@ for name, make, shape in [("batch_norm2d", lambda: torch.nn.BatchNorm2d(3), (4, 
         y.backward(g)
         steps.append({"input": tensor_json(x), "grad_output": tensor_json(g), "output": tensor_json(y)})
     layer.eval()
+    if name == "batch_norm2d":
+        save_safetensors(layer.state_dict(), os.path.join(HERE, "fixtures", "io", "torch_batch_norm2d.safetensors"), {"format": "pt"})
     x = randn(*shape)
     modules.append({
         "name": name,

@@ -84,9 +84,7 @@ public abstract class BatchNorm : Module
             factor = Momentum ?? 1f / count[0];
         }
         // evaluation without running statistics normalizes with the batch's, as PyTorch does
-        bool batchStats = Training || _runningMean is null;
-        return F.BatchNorm(input, Training || !batchStats ? _runningMean : null, Training || !batchStats ? _runningVar : null,
-            Weight, Bias, batchStats, factor, Eps);
+        return F.BatchNorm(input, _runningMean, _runningVar, Weight, Bias, training: Training || _runningMean is null, factor, Eps);
     }
 
     /// <inheritdoc/>

@@ -80,6 +80,23 @@ public sealed class NormalizationTests
     }
 
     [TestMethod]
+    public void PyTorchSafetensorsCheckpointLoads()
+    {
+        // PyTorch's own file: num_batches_tracked is an int64 scalar there
+        var m = Fixture("batch_norm2d");
+        var layer = new BatchNorm2d(3);
+        layer.LoadStateDict(AutoGrad.IO.Safetensors.Load(TestUtil.FixturePath("io", "torch_batch_norm2d.safetensors")));
+        Assert.AreEqual(3f, layer.NumBatchesTracked!.ToArray()[0]);
+        layer.Eval();
+        TestUtil.AssertClose(ParityFixture.ReadTensor(m.GetProperty("eval_output")), layer.Call(ParityFixture.ReadTensor(m.GetProperty("eval_input"))).Value, 1e-4, 1e-4);
+        string path = Path.Combine(TestUtil.TempFolder("norm"), "bn.safetensors");
+        AutoGrad.IO.Safetensors.Save(path, layer.StateDict());
+        var reloaded = new BatchNorm2d(3);
+        reloaded.LoadStateDict(AutoGrad.IO.Safetensors.Load(path));
+        CollectionAssert.AreEqual(layer.RunningVar!.ToArray(), reloaded.RunningVar!.ToArray());
+    }
+
+    [TestMethod]
     public void BuffersAreSavedButNotParameters()
     {
         var bn = new BatchNorm2d(4);
