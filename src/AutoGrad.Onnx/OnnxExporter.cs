@@ -21,7 +21,7 @@ public static class OnnxExporter
     [
         "Linear", "MatMul", "Add", "Sub", "Mul", "Div", "Neg", "AddScalar", "MulScalar", "Conv2d", "ConvTranspose2d (groups 1)",
         "MaxPool2d", "AvgPool2d", "Reshape", "Permute", "Relu", "LeakyRelu", "Tanh", "Sigmoid", "Gelu", "Elu", "Softplus (beta 1)", "Softmax",
-        "LogSoftmax", "Exp", "Log", "Sqrt", "Abs",
+        "LogSoftmax", "Exp", "Log", "Sqrt", "Abs", "BatchNorm (evaluation mode)", "LayerNorm", "GroupNorm",
     ];
 
     /// <summary>Writes the ONNX model of <paramref name="model"/> traced on <paramref name="exampleInput"/> to <paramref name="path"/>, atomically.</summary>
@@ -54,6 +54,8 @@ public static class OnnxExporter
         private readonly Dictionary<Variable, string> _names = new(new IdentityComparer());
         private readonly Dictionary<Variable, string> _parameterNames = model.NamedParameters()
             .ToDictionary(p => (Variable)p.Value, p => p.Key, new IdentityComparer());
+        private readonly Dictionary<object, string> _bufferNames = model.NamedBuffers()
+            .ToDictionary(b => (object)b.Value, b => b.Key, ReferenceEqualityComparer.Instance);
         private readonly List<ProtoWriter> _nodes = [];
         private readonly List<ProtoWriter> _initializers = [];
         private int _counter;
@@ -253,11 +255,79 @@ public static class OnnxExporter
                 case "Softmax" or "LogSoftmax":
                     Node(fn.Name, output, inputs, OnnxProto.IntAttribute("axis", (int)a["axis"]));
                     break;
+                case "BatchNorm" or "LayerNorm" or "GroupNorm":
+                    EmitNormalization(fn.Name, a, inputs, output);
+                    break;
                 default:
                     throw new NotSupportedException(
                         $"ONNX export: op '{fn.Name}' (output shape {FormatShape(output.Shape)}) has no ONNX mapping. Supported ops: {string.Join(", ", SupportedOps)}.");
             }
         }
+
+        /// <summary>
+        /// BatchNorm (evaluation mode) as BatchNormalization, LayerNorm as LayerNormalization (opset 17); GroupNorm as
+        /// InstanceNormalization over [N, G, rest] then the per-channel affine, because opset 20's GroupNormalization
+        /// takes a scale per group, not per channel. A missing weight or bias becomes a constant of ones or zeros.
+        /// </summary>
+        private void EmitNormalization(string op, IReadOnlyDictionary<string, object> a, string[] inputs, Variable output)
+        {
+            float eps = (float)a["epsilon"];
+            bool hasWeight = (bool)a["has_weight"], hasBias = (bool)a["has_bias"];
+            var shape = output.Shape;
+            int[] affineShape = op == "LayerNorm" ? shape[(int)a["axis"]..].ToArray() : [shape[1]];
+            string weight = hasWeight ? inputs[1] : Constant(Tensor.Ones(affineShape));
+            string bias = hasBias ? inputs[hasWeight ? 2 : 1] : Constant(Tensor.Zeros(affineShape));
+            switch (op)
+            {
+                case "BatchNorm":
+                    if ((bool)a["training_mode"])
+                    {
+                        throw new NotSupportedException(
+                            $"ONNX export: BatchNorm in training mode (output shape {FormatShape(shape)}) has no inference graph; the exporter runs modules in Eval(), "
+                            + "so call F.BatchNorm with training: Training in your Forward.");
+                    }
+                    Node("BatchNormalization", output, [inputs[0], weight, bias, Buffer((Tensor)a["running_mean"]), Buffer((Tensor)a["running_var"])],
+                        OnnxProto.FloatAttribute("epsilon", eps));
+                    break;
+                case "LayerNorm":
+                    Node("LayerNormalization", output, [inputs[0], weight, bias], OnnxProto.IntAttribute("axis", (int)a["axis"]),
+                        OnnxProto.FloatAttribute("epsilon", eps));
+                    break;
+                default:
+                {
+                    int groups = (int)a["num_groups"];
+                    string grouped = $"grouped{_counter++}", normalized = $"normalized{_counter++}", restored = $"restored{_counter++}", scaled = $"scaled{_counter++}";
+                    Node("Reshape", grouped, [inputs[0], Int64Constant([0, groups, -1])]);
+                    Node("InstanceNormalization", normalized, [grouped, Constant(Tensor.Ones(groups)), Constant(Tensor.Zeros(groups))],
+                        OnnxProto.FloatAttribute("epsilon", eps));
+                    Node("Shape", $"shape{_counter}", [inputs[0]]);
+                    Node("Reshape", restored, [normalized, $"shape{_counter++}"]);
+                    long[] perChannel = [shape[1], .. Enumerable.Repeat(1L, shape.Length - 2)];
+                    string weightColumn = $"weightcol{_counter++}", biasColumn = $"biascol{_counter++}";
+                    Node("Reshape", weightColumn, [weight, Int64Constant(perChannel)]);
+                    Node("Reshape", biasColumn, [bias, Int64Constant(perChannel)]);
+                    Node("Mul", scaled, [restored, weightColumn]);
+                    Node("Add", output, [scaled, biasColumn]);
+                    break;
+                }
+            }
+        }
+
+        // A running statistic under its buffer's name (bn.running_mean), once; a tensor that is no buffer as a constant.
+        private string Buffer(Tensor tensor)
+        {
+            if (!_bufferNames.TryGetValue(tensor, out var name))
+            {
+                return Constant(tensor);
+            }
+            if (_exportedBuffers.Add(name))
+            {
+                _initializers.Add(OnnxProto.FloatTensor(name, tensor));
+            }
+            return name;
+        }
+
+        private readonly HashSet<string> _exportedBuffers = [];
 
         // A batch-preserving reshape to [N, rest] is ONNX's Flatten; any other keeps dim 0 symbolic with a 0 ("copy").
         private void EmitReshape(Variable output, string source, int[] from, int[] to)

@@ -95,6 +95,44 @@ public sealed class OnnxExportTests
     }
 
     [TestMethod]
+    public void Normalizations()
+    {
+        var g = new Generator(5);
+        var bn2d = new BatchNorm2d(4);
+        var model = new Sequential(
+            new Conv2d(2, 4, 3, padding: 1, generator: g), bn2d, new ReLU(), new GroupNorm(2, 4), new GroupNorm(4, 4, affine: false),
+            new Flatten(), new LayerNorm(64), new Linear(64, 6, generator: g), new BatchNorm1d(6, affine: false), new LayerNorm(6, elementwiseAffine: false));
+        foreach (var p in model.Parameters())
+        {
+            Tensor.Randn(g, [.. p.Shape]).AsReadOnlySpan().CopyTo(p.Value.AsSpan()); // affine weights that are not ones
+        }
+        using (GradMode.NoGrad())
+        {
+            for (int step = 0; step < 3; step++)
+            {
+                model.Call(Tensor.Randn(g, 5, 2, 4, 4)); // running statistics that are not the initial zeros and ones
+            }
+        }
+        AssertSameOutputs(model, [2, 4, 4], 50);
+        // a scan of the serialized model for the UTF-8 names is enough to find an initializer
+        var text = System.Text.Encoding.UTF8.GetString(OnnxExporter.Export(model, Tensor.Zeros(2, 2, 4, 4)));
+        Assert.IsTrue(text.Contains("1.running_mean") && text.Contains("1.running_mean") && text.Contains("1.running_var"), "running statistics under their buffer names");
+        AssertSameOutputs(new Sequential(new LayerNorm([3, 2])), [4, 3, 2], 51);
+    }
+
+    [TestMethod]
+    public void BatchNormInTrainingModeIsRefused()
+    {
+        var e = Assert.ThrowsExactly<NotSupportedException>(() => OnnxExporter.Export(new AlwaysTraining(), Tensor.Zeros(2, 3)));
+        StringAssert.Contains(e.Message, "BatchNorm in training mode");
+    }
+
+    private sealed class AlwaysTraining : Module
+    {
+        public override Variable Forward(Variable input) => F.BatchNorm(input, null, null, training: true);
+    }
+
+    [TestMethod]
     public void UnsupportedOpIsNamed()
     {
         var e = Assert.ThrowsExactly<NotSupportedException>(() => OnnxExporter.Export(new Sequential(new Linear(3, 3), new UsesMax()), Tensor.Zeros(2, 3)));

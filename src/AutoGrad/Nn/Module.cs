@@ -5,7 +5,7 @@ namespace AutoGrad.Nn;
 /// explicitly in its constructor (no reflection), so names, order and state dicts are exactly what the code says.
 /// Subclasses implement <see cref="Forward"/>; callers use <see cref="Call(Variable)"/>, the counterpart of <c>module(x)</c>.
 /// </summary>
-public abstract class Module
+public abstract partial class Module
 {
     private readonly List<KeyValuePair<string, Parameter>> _parameters = [];
     private readonly List<KeyValuePair<string, Module>> _children = [];
@@ -179,9 +179,9 @@ public abstract class Module
         {
             throw new ArgumentException($"{GetType().Name}: member name '{name}' must be non-empty and contain no '.'.", nameof(name));
         }
-        if (_parameters.Exists(p => p.Key == name) || _children.Exists(c => c.Key == name))
+        if (_parameters.Exists(p => p.Key == name) || _children.Exists(c => c.Key == name) || _buffers.Exists(b => b.Key == name))
         {
-            throw new ArgumentException($"{GetType().Name}: a parameter or child named '{name}' is already registered.", nameof(name));
+            throw new ArgumentException($"{GetType().Name}: a parameter, buffer or child named '{name}' is already registered.", nameof(name));
         }
     }
 
@@ -328,69 +328,6 @@ public abstract class Module
             else
             {
                 parameter.ZeroGrad();
-            }
-        }
-    }
-
-    /// <summary>
-    /// The parameters by dotted name, in registration order. The tensors are the live ones (not copies), as in
-    /// PyTorch; clone them to keep a snapshot.
-    /// </summary>
-    public StateDict StateDict()
-    {
-        var state = new StateDict();
-        foreach (var (name, parameter) in NamedParameters())
-        {
-            state.Add(name, parameter.Value);
-        }
-        return state;
-    }
-
-    /// <summary>
-    /// Copies <paramref name="state"/> into the parameters in place (so optimizers keep working). Shapes must match;
-    /// with <paramref name="strict"/> the keys must match exactly. All problems are reported in one exception.
-    /// </summary>
-    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state, bool strict = true)
-    {
-        ArgumentNullException.ThrowIfNull(state);
-        var own = NamedParameters().ToList();
-        var missing = new List<string>();
-        var mismatched = new List<string>();
-        foreach (var (name, parameter) in own)
-        {
-            if (!state.TryGetValue(name, out var tensor))
-            {
-                missing.Add(name);
-            }
-            else if (!tensor.Shape.SequenceEqual(parameter.Value.Shape))
-            {
-                mismatched.Add($"{name}: checkpoint {Shapes.Format(tensor.Shape)}, model {Shapes.Format(parameter.Value.Shape)}");
-            }
-        }
-        var known = own.Select(p => p.Key).ToHashSet();
-        var unexpected = state.Keys.Where(k => !known.Contains(k)).ToList();
-        var problems = new List<string>();
-        if (strict && missing.Count > 0)
-        {
-            problems.Add("missing keys: " + string.Join(", ", missing));
-        }
-        if (strict && unexpected.Count > 0)
-        {
-            problems.Add("unexpected keys: " + string.Join(", ", unexpected));
-        }
-        if (mismatched.Count > 0)
-        {
-            problems.Add("shape mismatches: " + string.Join("; ", mismatched));
-        }
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException($"{GetType().Name}.LoadStateDict: {string.Join(". ", problems)}.", nameof(state));
-        }
-        foreach (var (name, parameter) in own)
-        {
-            if (state.TryGetValue(name, out var tensor))
-            {
-                tensor.AsReadOnlySpan().CopyTo(parameter.Value.AsSpan());
             }
         }
     }

@@ -62,7 +62,7 @@ public sealed class Sequential : Module
             i += fused;
             if (y.GradFn is null && IsChainIntermediate(x, input, y))
             {
-                Buffers.BufferPool.Return(x.Value); // no graph: nothing reads x after the layer that just consumed it
+                AutoGrad.Buffers.BufferPool.Return(x.Value); // no graph: nothing reads x after the layer that just consumed it
             }
             x = y;
         }

@@ -70,6 +70,17 @@ public sealed class NnGradCheckTests
         ["softplus"] = new(a => F.Softplus(a[0]), g => [N(g, 3, 4)]),
         ["softplus/beta2_threshold"] = new(a => F.Softplus(a[0], 2f, 1f), g => [Var([-2f, -0.3f, 0.2f, 0.45f, 0.55f, 2f])]),
         ["elu"] = new(a => F.Elu(a[0], 0.5f), g => [Away(g, 3, 4)]),
+        // normalization: batch statistics (training), running statistics as constants (evaluation), with and without affine
+        ["batch_norm/train_2d"] = new(a => F.BatchNorm(a[0], null, null, a[1], a[2], training: true), g => [N(g, 3, 2, 2, 3), N(g, 2), N(g, 2)]),
+        ["batch_norm/train_1d_no_affine"] = new(a => F.BatchNorm(a[0], null, null, training: true), g => [N(g, 4, 3)]),
+        ["batch_norm/train_weight_only"] = new(a => F.BatchNorm(a[0], null, null, a[1], training: true), g => [N(g, 3, 2, 4), N(g, 2)]),
+        ["batch_norm/eval"] = new(a => F.BatchNorm(a[0], Tensor.FromArray([0.3f, -0.2f]), Tensor.FromArray([0.8f, 1.7f]), a[1], a[2]),
+            g => [N(g, 2, 2, 2, 3), N(g, 2), N(g, 2)]),
+        ["layer_norm/last"] = new(a => F.LayerNorm(a[0], [5], a[1], a[2]), g => [N(g, 3, 5), N(g, 5), N(g, 5)]),
+        ["layer_norm/two_dims_no_affine"] = new(a => F.LayerNorm(a[0], [3, 2]), g => [N(g, 2, 2, 3, 2)]),
+        ["group_norm/2_groups"] = new(a => F.GroupNorm(a[0], 2, a[1], a[2]), g => [N(g, 2, 4, 3), N(g, 4), N(g, 4)]),
+        ["group_norm/bias_only"] = new(a => F.GroupNorm(a[0], 3, null, a[1]), g => [N(g, 2, 3, 4), N(g, 3)]),
+        ["group_norm/1_group_no_affine"] = new(a => F.GroupNorm(a[0], 1), g => [N(g, 2, 3, 2, 2)]),
         ["lenet_like"] = new(a => F.CrossEntropy(F.Flatten(F.MaxPool2d(F.Conv2d(a[0], a[1], a[2], padding: 1).Relu(), 2)).MatMul(a[3]), [0, 2]),
             g => [N(g, 2, 1, 4, 4), N(g, 2, 1, 3, 3), N(g, 2), N(g, 8, 3)]),
     };
