@@ -243,7 +243,7 @@ public sealed class CharTransformer : Module
 {
     private readonly Embedding _tokens, _positions;
     private readonly Sequential _blocks;
-    private readonly Norm _final;
+    private readonly LayerNorm _final;
     private readonly Linear _head;
 
     public CharTransformer(int vocabulary, Generator generator)
@@ -251,7 +251,7 @@ public sealed class CharTransformer : Module
         _tokens = RegisterModule("tok_emb", new Embedding(vocabulary, CharLmSample.Width, generator: generator));
         _positions = RegisterModule("pos_emb", new Embedding(CharLmSample.Context, CharLmSample.Width, generator: generator));
         _blocks = RegisterModule("blocks", new Sequential([.. Enumerable.Range(0, CharLmSample.Layers).Select(_ => (Module)new Block(generator))]));
-        _final = RegisterModule("ln_f", new Norm(CharLmSample.Width));
+        _final = RegisterModule("ln_f", new LayerNorm(CharLmSample.Width));
         _head = RegisterModule("head", new Linear(CharLmSample.Width, vocabulary, generator: generator));
     }
 
@@ -266,16 +266,16 @@ public sealed class CharTransformer : Module
     /// <summary>Pre-norm block: x + attention(norm(x)), then x + mlp(norm(x)).</summary>
     private sealed class Block : Module
     {
-        private readonly Norm _norm1, _norm2;
+        private readonly LayerNorm _norm1, _norm2;
         private readonly Linear _qkv, _projection, _up, _down;
 
         public Block(Generator generator)
         {
             int w = CharLmSample.Width;
-            _norm1 = RegisterModule("ln1", new Norm(w));
+            _norm1 = RegisterModule("ln1", new LayerNorm(w));
             _qkv = RegisterModule("qkv", new Linear(w, 3 * w, generator: generator));
             _projection = RegisterModule("proj", new Linear(w, w, generator: generator));
-            _norm2 = RegisterModule("ln2", new Norm(w));
+            _norm2 = RegisterModule("ln2", new LayerNorm(w));
             _up = RegisterModule("fc1", new Linear(w, 4 * w, generator: generator));
             _down = RegisterModule("fc2", new Linear(4 * w, w, generator: generator));
         }
@@ -289,25 +289,6 @@ public sealed class CharTransformer : Module
             var merged = F.Reshape(F.Permute(attended, 0, 2, 1, 3), batch, length, w);
             x = x + _projection.Call(merged);
             return x + _down.Call(F.Gelu(_up.Call(_norm2.Call(x)), GeluApproximation.Tanh));
-        }
-    }
-
-    /// <summary>Layer normalization over the last dim, written out (weight and bias as PyTorch's LayerNorm).</summary>
-    private sealed class Norm : Module
-    {
-        private readonly Parameter _weight, _bias;
-
-        public Norm(int width)
-        {
-            _weight = RegisterParameter("weight", new Parameter(Tensor.Ones(width)));
-            _bias = RegisterParameter("bias", new Parameter(Tensor.Zeros(width)));
-        }
-
-        public override Variable Forward(Variable x)
-        {
-            var centered = x - F.Mean(x, -1, keepDim: true);
-            var variance = F.Mean(centered * centered, -1, keepDim: true);
-            return centered / F.Sqrt(variance + 1e-5f) * _weight + _bias;
         }
     }
 }
