@@ -73,6 +73,11 @@ namespace AutoGrad.Samples
             var charlmOptions = new CommonOptions(charlm, "runs/charlm", CharLmSample.DefaultSteps, CharLmSample.DefaultBatch, CharLmSample.DefaultLearningRate);
             charlm.SetAction(result => Guard(() => CharLmSample.Run(charlmOptions.Read(result))));
             root.Subcommands.Add(charlm);
+
+            var resnet = new Command("resnet", "A small residual CNN with batch normalization on Fashion-MNIST (bash data/get-fashion-mnist.sh).");
+            var resnetOptions = new CommonOptions(resnet, "runs/resnet", ResNetSample.DefaultEpochs, ResNetSample.DefaultBatchSize, ResNetSample.DefaultLearningRate);
+            resnet.SetAction(result => Guard(() => ResNetSample.Run(resnetOptions.Read(result))));
+            root.Subcommands.Add(resnet);
             return root;
         }
 
