@@ -189,6 +189,10 @@ internal abstract class Function
         if (!GradMode.IsEnabled)
         {
             ReleaseSaved(); // nothing will call backward, so saved tensors (and pooled buffers) go back now
+            if (Nn.Module.CallDepth > 0 && result.Storage is Buffers.PooledStorage && !SharesAnInputsStorage(result, inputs))
+            {
+                Nn.Module.NoteInferenceIntermediate(result); // given back when the outermost module call returns
+            }
             return new Variable(result);
         }
         var needs = InputFlags.RequiringGrad(inputs);

@@ -30,9 +30,11 @@ public abstract partial class Module
         ArgumentNullException.ThrowIfNull(input);
         CheckRegistration();
         t_callDepth++;
+        int mark = t_inferenceIntermediates?.Count ?? 0;
+        Variable? y = null;
         try
         {
-            var y = CallWithHooks(input);
+            y = CallWithHooks(input);
             if (t_callDepth == 1)
             {
                 y.Value.Storage.Escaped = true; // the model's output is the caller's
@@ -41,7 +43,46 @@ public abstract partial class Module
         }
         finally
         {
+            ReturnInferenceIntermediates(mark, y);
             t_callDepth--;
+        }
+    }
+
+    // Op outputs made inside a Call without a graph (under NoGrad): once that Call returns nothing can read them but
+    // its output (an intermediate of the caller's forward, kept on the list for the caller's Call) and what escaped (a
+    // hook saw it), so they go back to the pool then. Without this a Module of your own evaluated under NoGrad left every
+    // activation to the garbage collector, and a residual network's evaluation grew to gigabytes before it collected.
+    [ThreadStatic]
+    private static List<Tensor>? t_inferenceIntermediates;
+
+    /// <summary>Notes an op output made inside a module's forward while no graph is recorded (see <see cref="Call(Variable)"/>).</summary>
+    internal static void NoteInferenceIntermediate(Tensor output) => (t_inferenceIntermediates ??= []).Add(output);
+
+    /// <summary>Gives back the intermediates noted since <paramref name="mark"/>, except the call's output, which stays noted.</summary>
+    private static void ReturnInferenceIntermediates(int mark, Variable? output)
+    {
+        var intermediates = t_inferenceIntermediates;
+        if (intermediates is null || intermediates.Count <= mark)
+        {
+            return;
+        }
+        int kept = mark;
+        for (int i = mark; i < intermediates.Count; i++)
+        {
+            var tensor = intermediates[i];
+            if (ReferenceEquals(tensor.Storage, output?.Value.Storage))
+            {
+                intermediates[kept++] = tensor; // the output, or the storage it is a view of
+            }
+            else if (!tensor.Storage.Escaped)
+            {
+                AutoGrad.Buffers.BufferPool.Return(tensor); // a Sequential may have returned it already: Return is once only
+            }
+        }
+        intermediates.RemoveRange(kept, intermediates.Count - kept);
+        if (t_callDepth == 1)
+        {
+            intermediates.Clear(); // the outermost output is the caller's
         }
     }
 

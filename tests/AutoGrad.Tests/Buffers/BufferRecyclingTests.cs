@@ -292,6 +292,32 @@ public sealed class BufferRecyclingTests
         Assert.AreEqual(before.LiveTensorBuffers, after.LiveTensorBuffers, $"the outputs the caller dropped are no longer live: {before} -> {after}");
     }
 
+    /// <summary>
+    /// The same for a Module of one's own under NoGrad: its ops' outputs go back when the module call that made them
+    /// returns (without it they were left to the GC, and a residual network's evaluation grew to gigabytes), the output
+    /// stays the caller's, and an intermediate kept in a field is loud.
+    /// </summary>
+    [TestMethod]
+    public void ACustomModuleUnderNoGrad_GivesItsIntermediatesBack_AndAKeptOneIsLoud()
+    {
+        var model = new CustomLeNet(new Generator(15));
+        var images = Tensor.Rand(new Generator(16), 8, 1, 28, 28);
+        using (GradMode.NoGrad())
+        {
+            var reference = model.Call(images).Value.ToArray();
+            var before = Collected();
+            CallRepeatedly(model, images, reference, 10);
+            var after = Collected();
+            long misses = (after.Rents - before.Rents) - (after.Reuses - before.Reuses);
+            Assert.IsTrue(misses <= 10, $"{misses} rents missed the pool; only the 10 outputs may: {before} -> {after}");
+            model.KeepIntermediate = true;
+            var output = model.Call(images);
+            var error = Assert.ThrowsExactly<InvalidOperationException>(() => model.Kept!.Value.ToArray());
+            StringAssert.Contains(error.Message, "Clone()");
+            CollectionAssert.AreEqual(reference, output.Value.ToArray());
+        }
+    }
+
     // A method of its own, so that no output stays reachable from a Debug build's locals once it returns.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static void CallRepeatedly(Module model, Tensor images, float[] reference, int count)
