@@ -14,9 +14,10 @@ internal sealed class WhereFunction : Function
     public static Variable Apply(Tensor condition, Variable x, Variable y)
     {
         var shape = Shapes.Broadcast(Shapes.Broadcast(condition.Shape, x.Shape, "Where"), y.Shape, "Where");
+        // the condition is kept for backward, so it is always this node's own copy (the caller may change theirs)
         var c = TensorMath.Expand(condition, shape);
         var result = Tensor.EmptyOwned((int[])shape.Clone());
-        Selection.Where(c.AsReadOnlySpan(), TensorMath.Expand(x.Value, shape).AsReadOnlySpan(), TensorMath.Expand(y.Value, shape).AsReadOnlySpan(), result.AsSpan());
+        Selection.Where(c.AsReadOnlySpan(), BroadcastTo(x.Value, shape).AsReadOnlySpan(), BroadcastTo(y.Value, shape).AsReadOnlySpan(), result.AsSpan());
         return new WhereFunction { _condition = c }.Record(result, x, y);
     }
 
@@ -38,8 +39,11 @@ internal sealed class WhereFunction : Function
     private static Tensor Choose(Tensor condition, Tensor x, Tensor y)
     {
         var result = Tensor.EmptyOwned((int[])condition.ShapeArray.Clone());
-        Selection.Where(condition.AsReadOnlySpan(), TensorMath.Expand(x, condition.ShapeArray).AsReadOnlySpan(),
-            TensorMath.Expand(y, condition.ShapeArray).AsReadOnlySpan(), result.AsSpan());
+        Selection.Where(condition.AsReadOnlySpan(), BroadcastTo(x, condition.ShapeArray).AsReadOnlySpan(),
+            BroadcastTo(y, condition.ShapeArray).AsReadOnlySpan(), result.AsSpan());
         return result;
     }
+
+    /// <summary>t itself when it already has <paramref name="shape"/> (the common case: no copy), else its broadcast copy.</summary>
+    private static Tensor BroadcastTo(Tensor t, int[] shape) => t.Shape.SequenceEqual(shape) ? t : TensorMath.Expand(t, shape);
 }
