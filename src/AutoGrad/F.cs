@@ -324,7 +324,7 @@ public static partial class F
         {
             indices[i] = from + i * step;
         }
-        return SelectFunction.Apply(x, d, indices, "Slice");
+        return SelectFunction.Apply(x, d, indices, OpKind.Slice);
     }
 
     /// <summary>The entries at <paramref name="indices"/> along <paramref name="dim"/> (repeats allowed; negative counts from the end).</summary>
@@ -349,7 +349,7 @@ public static partial class F
             }
             normalized[i] = index < 0 ? index + size : index;
         }
-        return SelectFunction.Apply(x, d, normalized, "IndexSelect");
+        return SelectFunction.Apply(x, d, normalized, OpKind.IndexSelect);
     }
 
     private static Variable NotNull(Variable x, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(x))] string? name = null)

@@ -14,12 +14,29 @@ public static partial class F
     public static Variable Embedding(Tensor indices, Variable weight, int? paddingIdx = null)
     {
         ArgumentNullException.ThrowIfNull(indices);
+        return Lookup(indices, null, weight, paddingIdx);
+    }
+
+    /// <summary>
+    /// The same lookup with the indices as a variable (an <see cref="Nn.Embedding"/>'s input): they get no gradient,
+    /// and an exported graph reads them from where they came from instead of baking them in.
+    /// </summary>
+    public static Variable Embedding(Variable indices, Variable weight, int? paddingIdx = null)
+        => Lookup(NotNull(indices).Value, indices, weight, paddingIdx);
+
+    private static Variable Lookup(Tensor indices, Variable? source, Variable weight, int? paddingIdx)
+    {
         NotNull(weight);
         if (weight.Rank != 2)
         {
             throw new ArgumentException(CallSite.Tag($"Embedding: the weight must be [num_embeddings, dim]; got {Shapes.Format(weight.Shape)}."));
         }
         int rows = weight.Shape[0];
+        if (paddingIdx is int p && (p < -rows || p >= rows))
+        {
+            throw new ArgumentOutOfRangeException(nameof(paddingIdx), CallSite.Tag($"Embedding: padding_idx {p} is outside [-{rows}, {rows}) for a weight of shape {Shapes.Format(weight.Shape)}."));
+        }
+        int? padding = paddingIdx < 0 ? paddingIdx + rows : paddingIdx; // counted from the end, as PyTorch's
         var values = indices.AsReadOnlySpan();
         var picked = new int[values.Length];
         for (int i = 0; i < values.Length; i++)
@@ -32,18 +49,7 @@ public static partial class F
             }
             picked[i] = (int)v;
         }
-        var result = Ops.SelectFunction.Apply(weight, 0, picked, "Embedding");
-        if (paddingIdx is int padding && picked.Contains(padding))
-        {
-            // the same values, with the gradient stopped at the padding positions
-            var keep = Tensor.Zeros(picked.Length, 1);
-            for (int i = 0; i < picked.Length; i++)
-            {
-                keep.AsSpan()[i] = picked[i] == padding ? 0f : 1f;
-            }
-            result = Where(keep, result, new Variable(result.Value.Clone()));
-        }
-        return Reshape(result, [.. indices.ShapeArray, weight.Shape[1]]);
+        return Ops.SelectFunction.Apply(weight, 0, picked, OpKind.Embedding, source, padding, [.. indices.ShapeArray, weight.Shape[1]]);
     }
 
     /// <summary>

@@ -333,13 +333,13 @@ public static partial class F
 
     /// <summary>x for x &gt; 0, slope * x otherwise.</summary>
     public static Variable LeakyRelu(Variable x, float negativeSlope = 0.01f)
-        => MappedActivation<LeakyReluMap, LeakyReluBackwardMap, ZeroSecondMap>.Apply(NotNull(x), new(negativeSlope), new(negativeSlope), default, "LeakyRelu",
-            new Dictionary<string, object> { ["alpha"] = negativeSlope });
+        => MappedActivation<LeakyReluMap, LeakyReluBackwardMap, ZeroSecondMap>.Apply(NotNull(x), new(negativeSlope), new(negativeSlope), default, OpKind.LeakyRelu,
+            new AlphaSettings(negativeSlope));
 
     /// <summary>x * Phi(x), exactly (erf) or with the tanh approximation.</summary>
     public static Variable Gelu(Variable x, GeluApproximation approximate = GeluApproximation.None) => approximate == GeluApproximation.Tanh
-        ? MappedActivation<GeluTanhMap, GeluTanhBackwardMap, GeluTanhSecondMap>.Apply(NotNull(x), default, default, default, "Gelu", new Dictionary<string, object> { ["approximate"] = "tanh" })
-        : MappedActivation<GeluMap, GeluBackwardMap, GeluSecondMap>.Apply(NotNull(x), default, default, default, "Gelu", new Dictionary<string, object> { ["approximate"] = "none" });
+        ? MappedActivation<GeluTanhMap, GeluTanhBackwardMap, GeluTanhSecondMap>.Apply(NotNull(x), default, default, default, OpKind.Gelu, new GeluSettings(approximate))
+        : MappedActivation<GeluMap, GeluBackwardMap, GeluSecondMap>.Apply(NotNull(x), default, default, default, OpKind.Gelu, new GeluSettings(approximate));
 
     /// <summary>log(1 + e^(beta x)) / beta, linear (x) where beta x &gt; threshold.</summary>
     public static Variable Softplus(Variable x, float beta = 1f, float threshold = 20f)
@@ -348,13 +348,13 @@ public static partial class F
         {
             throw new ArgumentOutOfRangeException(nameof(beta), CallSite.Tag($"Softplus: beta must be positive and threshold a number; got beta={beta}, threshold={threshold}."));
         }
-        return MappedActivation<SoftplusMap, SoftplusBackwardMap, SoftplusSecondMap>.Apply(NotNull(x), new(beta, threshold), new(beta, threshold), new(beta, threshold), "Softplus",
-            new Dictionary<string, object> { ["beta"] = beta, ["threshold"] = threshold });
+        return MappedActivation<SoftplusMap, SoftplusBackwardMap, SoftplusSecondMap>.Apply(NotNull(x), new(beta, threshold), new(beta, threshold), new(beta, threshold), OpKind.Softplus,
+            new SoftplusSettings(beta, threshold));
     }
 
     /// <summary>x for x &gt; 0, alpha (e^x - 1) otherwise.</summary>
     public static Variable Elu(Variable x, float alpha = 1f)
-        => MappedActivation<EluMap, EluBackwardMap, EluSecondMap>.Apply(NotNull(x), new(alpha), new(alpha), new(alpha), "Elu", new Dictionary<string, object> { ["alpha"] = alpha });
+        => MappedActivation<EluMap, EluBackwardMap, EluSecondMap>.Apply(NotNull(x), new(alpha), new(alpha), new(alpha), OpKind.Elu, new AlphaSettings(alpha));
 
     /// <summary>Returns x unchanged.</summary>
     public static Variable Identity(Variable x) => NotNull(x);

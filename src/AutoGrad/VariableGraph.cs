@@ -33,7 +33,7 @@ public partial class Variable
             {
                 continue;
             }
-            string attributes = string.Join(", ", fn.Attributes.Select(a => $"{a.Key}={Format(a.Value)}"));
+            string attributes = fn.Settings.ToString();
             string released = fn.Released ? "\\n(released)" : "";
             dot.Append(CultureInfo.InvariantCulture,
                 $"  {Id(fn)} [shape=ellipse, style=filled, fillcolor=lightblue, label=\"{Escape(fn.Name)}{(attributes.Length > 0 ? "\\n" + Escape(attributes) : "")}{released}\"];\n");
@@ -57,13 +57,6 @@ public partial class Variable
         }
         return Escape(text);
     }
-
-    private static string Format(object value) => value switch
-    {
-        int[] ints => "[" + string.Join(", ", ints) + "]",
-        float f => f.ToString("G6", CultureInfo.InvariantCulture),
-        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
-    };
 
     private static string Escape(string text) => text.Replace("\"", "\\\"", StringComparison.Ordinal);
 }

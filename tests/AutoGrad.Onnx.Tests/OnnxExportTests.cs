@@ -89,9 +89,25 @@ public sealed class OnnxExportTests
         AssertSameOutputs(model, [3, 4, 5], 40);
     }
 
-    private sealed class UsesMax : Module
+    /// <summary>A user's own op: it has no ONNX equivalent.</summary>
+    private sealed class Doubling : CustomFunction
     {
-        public override Variable Forward(Variable input) => F.Max(input, 1);
+        protected override Tensor Forward(FunctionContext ctx, Tensor[] inputs)
+        {
+            var doubled = inputs[0].Clone();
+            foreach (ref float v in doubled.AsSpan())
+            {
+                v *= 2f;
+            }
+            return doubled;
+        }
+
+        protected override Variable?[] Backward(FunctionContext ctx, Variable gradOutput) => [gradOutput * 2f];
+    }
+
+    private sealed class UsesCustomFunction : Module
+    {
+        public override Variable Forward(Variable input) => new Doubling().Apply(input);
     }
 
     [TestMethod]
@@ -135,9 +151,9 @@ public sealed class OnnxExportTests
     [TestMethod]
     public void UnsupportedOpIsNamed()
     {
-        var e = Assert.ThrowsExactly<NotSupportedException>(() => OnnxExporter.Export(new Sequential(new Linear(3, 3), new UsesMax()), Tensor.Zeros(2, 3)));
-        StringAssert.Contains(e.Message, "op '");
-        StringAssert.Contains(e.Message, "[2]");
+        var e = Assert.ThrowsExactly<NotSupportedException>(() => OnnxExporter.Export(new Sequential(new Linear(3, 3), new UsesCustomFunction()), Tensor.Zeros(2, 3)));
+        StringAssert.Contains(e.Message, "op Doubling (node output, output shape [2, 3])");
+        StringAssert.Contains(e.Message, "custom function");
         StringAssert.Contains(e.Message, "Supported ops");
     }
 

@@ -7,6 +7,8 @@ namespace AutoGrad.Graph;
 /// </summary>
 internal sealed class CustomFunctionNode : Function
 {
+    internal override OpKind Kind => OpKind.Custom;
+
     private const int OutputSlot = -1, ConstantSlot = -2;
 
     private CustomFunction _function = null!;

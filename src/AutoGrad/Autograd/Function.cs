@@ -24,22 +24,17 @@ internal abstract class Function
     /// <summary>Where the op was called ("File.cs:line N"), recorded while anomaly detection is on.</summary>
     internal string? Site { get; private set; }
 
-    /// <summary>The op's name in messages, graph dumps and exports: the class name without its Function suffix (MatMulFunction: MatMul).</summary>
-    public virtual string Name => Names.GetOrAdd(GetType(), static type => type.Name.EndsWith("Function", StringComparison.Ordinal) ? type.Name[..^"Function".Length] : type.Name);
+    /// <summary>What this node computes; the exporter and the graph dump switch on it.</summary>
+    internal abstract OpKind Kind { get; }
 
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, string> Names = new();
+    /// <summary>The op's name in messages and graph dumps: its kind's, unless the node has a name of its own.</summary>
+    public virtual string Name => Kind.ToString();
 
     /// <summary>
-    /// The op's settings (stride, padding, slope, ...) for exporters and graph dumps; empty for ops that have none.
-    /// They stay readable after the graph is released.
+    /// The op's settings (stride, padding, slope, the fused activation, ...) as a typed record; <see cref="OpSettings.None"/>
+    /// for ops that have none. They stay readable after the graph is released.
     /// </summary>
-    internal virtual IReadOnlyDictionary<string, object> Attributes => NoAttributes;
-
-    internal static readonly IReadOnlyDictionary<string, object> NoAttributes = new Dictionary<string, object>();
-
-    /// <summary>The op's settings, plus activation = "relu" for a node that fused a ReLU into itself (a Sequential's doing).</summary>
-    private protected static IReadOnlyDictionary<string, object> WithFusedRelu(IReadOnlyDictionary<string, object> attributes, bool relu)
-        => relu ? new Dictionary<string, object>(attributes) { ["activation"] = "relu" } : attributes;
+    internal virtual OpSettings Settings => OpSettings.None;
 
     /// <summary>
     /// The tensors this op's backward reads among its inputs' values and its output (PyTorch's saved tensors). Record

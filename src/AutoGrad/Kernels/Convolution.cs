@@ -16,15 +16,6 @@ internal readonly record struct ConvGeometry(int Batch, int Channels, int Height
 
     /// <summary>Input elements per sample.</summary>
     public int SampleSize => Channels * Height * Width;
-
-    /// <summary>The window settings as op attributes (ONNX names: kernel_shape, strides, pads as [top, left, bottom, right], dilations).</summary>
-    public IReadOnlyDictionary<string, object> Attributes() => new Dictionary<string, object>
-    {
-        ["kernel_shape"] = new[] { KernelH, KernelW },
-        ["strides"] = new[] { StrideH, StrideW },
-        ["pads"] = new[] { PadH, PadW, PadH, PadW },
-        ["dilations"] = new[] { DilationH, DilationW },
-    };
 }
 
 /// <summary>

@@ -34,7 +34,7 @@ public sealed class Embedding : Module
     public int? PaddingIdx { get; }
 
     /// <inheritdoc/>
-    public override Variable Forward(Variable input) => F.Embedding(input.Value, Weight, PaddingIdx);
+    public override Variable Forward(Variable input) => F.Embedding(input, Weight, PaddingIdx);
 
     /// <inheritdoc/>
     protected override string Describe() => $"{Weight.Value.Shape[0]}, {Weight.Value.Shape[1]}{(PaddingIdx is int p ? $", padding_idx={p}" : "")}";

@@ -16,13 +16,15 @@ internal sealed class ActivationGradient<TBackward, TSecond> : Function
     private Tensor? _grad, _x;
     private TBackward _backward;
     private TSecond _second;
-    private string _activation = "";
+    private OpKind _activation;
+
+    internal override OpKind Kind => OpKind.ActivationGradient;
 
     public override string Name => _activation + "Backward";
 
     private protected override string? NotTwiceDifferentiable => $"is the derivative of {_activation}, whose third derivative is not implemented";
 
-    public static Variable Apply(Variable grad, Variable x, TBackward backward, TSecond second, string activation)
+    public static Variable Apply(Variable grad, Variable x, TBackward backward, TSecond second, OpKind activation)
         => new ActivationGradient<TBackward, TSecond> { _grad = grad.Value, _x = x.Value, _backward = backward, _second = second, _activation = activation }
             .Record(TensorMath.Map(backward, grad.Value, x.Value, activation + "Backward"), grad, x);
 

@@ -8,6 +8,8 @@ namespace AutoGrad.Ops;
 
 internal sealed class AddFunction : Function
 {
+    internal override OpKind Kind => OpKind.Add;
+
     public static Variable Apply(Variable x, Variable y) => new AddFunction().Record(TensorMath.Add(x.Value, y.Value), x, y);
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
@@ -22,6 +24,8 @@ internal sealed class AddFunction : Function
 
 internal sealed class SubFunction : Function
 {
+    internal override OpKind Kind => OpKind.Sub;
+
     public static Variable Apply(Variable x, Variable y) => new SubFunction().Record(TensorMath.Subtract(x.Value, y.Value), x, y);
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
@@ -39,6 +43,8 @@ internal sealed class SubFunction : Function
 
 internal sealed class MulFunction : Function
 {
+    internal override OpKind Kind => OpKind.Mul;
+
     private protected override SavedTensors Saves => SavedTensors.Inputs01;
 
     private Tensor? _x, _y;
@@ -70,6 +76,8 @@ internal sealed class MulFunction : Function
 
 internal sealed class DivFunction : Function
 {
+    internal override OpKind Kind => OpKind.Div;
+
     private protected override SavedTensors Saves => SavedTensors.Input1 | SavedTensors.Output;
 
     private Tensor? _y, _result;
@@ -113,9 +121,9 @@ internal readonly struct NegOp : IPointwiseOp
 {
     public static Variable Apply(Variable x) => Pointwise<NegOp>.Apply(x, default);
 
-    public string Name => "Neg";
+    public OpKind Kind => OpKind.Neg;
     public PointwiseSaves Saves => PointwiseSaves.None;
-    public IReadOnlyDictionary<string, object> Attributes => Function.NoAttributes;
+    public OpSettings Settings => OpSettings.None;
 
     public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Negate(x, y);
 
@@ -132,9 +140,9 @@ internal readonly struct AddScalarOp(float s) : IPointwiseOp
 {
     public static Variable Apply(Variable x, float s) => Pointwise<AddScalarOp>.Apply(x, new(s));
 
-    public string Name => "AddScalar";
+    public OpKind Kind => OpKind.AddScalar;
     public PointwiseSaves Saves => PointwiseSaves.None;
-    public IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["scalar"] = s };
+    public OpSettings Settings => new ScalarSettings(s);
 
     public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Add(x, s, y);
 
@@ -149,9 +157,9 @@ internal readonly struct RSubScalarOp(float s) : IPointwiseOp
 {
     public static Variable Apply(Variable x, float s) => Pointwise<RSubScalarOp>.Apply(x, new(s));
 
-    public string Name => "RSubScalar";
+    public OpKind Kind => OpKind.RSubScalar;
     public PointwiseSaves Saves => PointwiseSaves.None;
-    public IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["scalar"] = s };
+    public OpSettings Settings => new ScalarSettings(s);
 
     public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Subtract(s, x, y);
 
@@ -166,9 +174,9 @@ internal readonly struct MulScalarOp(float s) : IPointwiseOp
 {
     public static Variable Apply(Variable x, float s) => Pointwise<MulScalarOp>.Apply(x, new(s));
 
-    public string Name => "MulScalar";
+    public OpKind Kind => OpKind.MulScalar;
     public PointwiseSaves Saves => PointwiseSaves.None;
-    public IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["scalar"] = s };
+    public OpSettings Settings => new ScalarSettings(s);
 
     public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Multiply(x, s, y);
 
@@ -183,9 +191,9 @@ internal readonly struct DivScalarOp(float s) : IPointwiseOp
 {
     public static Variable Apply(Variable x, float s) => Pointwise<DivScalarOp>.Apply(x, new(s));
 
-    public string Name => "DivScalar";
+    public OpKind Kind => OpKind.DivScalar;
     public PointwiseSaves Saves => PointwiseSaves.None;
-    public IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["scalar"] = s };
+    public OpSettings Settings => new ScalarSettings(s);
 
     public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Divide(x, s, y);
 
@@ -205,9 +213,9 @@ internal readonly struct RDivScalarOp(float s) : IPointwiseOp
 {
     public static Variable Apply(Variable x, float s) => Pointwise<RDivScalarOp>.Apply(x, new(s));
 
-    public string Name => "RDivScalar";
+    public OpKind Kind => OpKind.RDivScalar;
     public PointwiseSaves Saves => PointwiseSaves.Input | PointwiseSaves.Output;
-    public IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["scalar"] = s };
+    public OpSettings Settings => new ScalarSettings(s);
 
     public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Divide(s, x, y);
 

@@ -8,6 +8,8 @@ namespace AutoGrad.Ops;
 /// </summary>
 internal sealed class BackwardHookFunction : Function
 {
+    internal override OpKind Kind => OpKind.BackwardHook;
+
     private Func<Tensor, Tensor?> _callback = _ => null;
 
     public static Variable Apply(Variable x, Func<Tensor, Tensor?> callback)

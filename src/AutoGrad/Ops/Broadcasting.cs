@@ -8,6 +8,8 @@ namespace AutoGrad.Ops;
 /// <summary>x summed over the dims it was broadcast along, down to <c>shape</c> (the gradient of a broadcast).</summary>
 internal sealed class SumToShapeFunction : Function
 {
+    internal override OpKind Kind => OpKind.SumToShape;
+
     private int[] _inputShape = [];
 
     /// <summary>x itself when it already has <paramref name="shape"/>; <paramref name="op"/> names the caller in errors.</summary>
@@ -28,6 +30,8 @@ internal sealed class SumToShapeFunction : Function
 /// <summary>x broadcast to <c>shape</c> (a copy), PyTorch's expand.</summary>
 internal sealed class ExpandToFunction : Function
 {
+    internal override OpKind Kind => OpKind.ExpandTo;
+
     public static Variable Apply(Variable x, int[] shape)
         => x.Value.Shape.SequenceEqual(shape) ? x : new ExpandToFunction().Record(TensorMath.Expand(x.Value, shape), x);
 

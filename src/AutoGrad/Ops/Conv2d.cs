@@ -27,14 +27,9 @@ internal sealed class Conv2dFunction : Function
     private ConvGeometry? _pool;  // a fused 2x2 max pooling of each sample's [O, OH, OW] output (after the ReLU)
     private int[]? _argmax;      // its window winners, per sample
 
-    internal override IReadOnlyDictionary<string, object> Attributes
-    {
-        get
-        {
-            var attributes = WithFusedRelu(_geometry.Attributes(), _relu);
-            return _pool is null ? attributes : new Dictionary<string, object>(attributes) { ["pool"] = "max2x2" };
-        }
-    }
+    internal override OpKind Kind => OpKind.Conv2d;
+
+    internal override OpSettings Settings => new ConvSettings(Window.Of(_geometry), _relu ? Activation.Relu : Activation.None, _pool is not null);
 
     /// <summary>Arguments are validated by the caller; <paramref name="bias"/> may be null.</summary>
     public static Variable Apply(Variable x, Variable weight, Variable? bias, ConvGeometry g, bool relu = false) => Run(x, weight, bias, g, relu, pool: false);

@@ -23,10 +23,9 @@ internal sealed class ConvTranspose2dFunction : Function
     private ConvGeometry _geometry; // the adjoint convolution: [N, Cout, OH, OW] -> [N, Cin, H, W]
     private (int H, int W) _outputPadding;
 
-    internal override IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object>(_geometry.Attributes())
-    {
-        ["output_padding"] = new[] { _outputPadding.H, _outputPadding.W },
-    };
+    internal override OpKind Kind => OpKind.ConvTranspose2d;
+
+    internal override OpSettings Settings => new ConvTransposeSettings(Window.Of(_geometry), _outputPadding.H, _outputPadding.W);
 
     /// <summary>
     /// Arguments are validated by the caller: <paramref name="g"/> is the adjoint convolution (its input the output of

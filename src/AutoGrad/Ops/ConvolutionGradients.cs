@@ -1,3 +1,4 @@
+using AutoGrad.Graph;
 using AutoGrad.Kernels;
 
 namespace AutoGrad.Ops;
@@ -38,5 +39,5 @@ internal static class ConvolutionGradients
     }
 
     private static Variable Crop(Variable x, int dim, int size)
-        => x.Shape[dim] == size ? x : SelectFunction.Apply(x, dim, Enumerable.Range(0, size).ToArray(), "Slice");
+        => x.Shape[dim] == size ? x : SelectFunction.Apply(x, dim, Enumerable.Range(0, size).ToArray(), OpKind.Slice);
 }

@@ -11,9 +11,9 @@ internal sealed class CumsumFunction : Function
     private int _dim;
     private bool _reverse;
 
-    public override string Name => _reverse ? "ReverseCumsum" : "Cumsum";
+    internal override OpKind Kind => _reverse ? OpKind.ReverseCumsum : OpKind.Cumsum;
 
-    internal override IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["axis"] = _dim, ["reverse"] = _reverse };
+    internal override OpSettings Settings => new AxisSettings(_dim);
 
     public static Variable Apply(Variable x, int dim, bool reverse = false)
         => new CumsumFunction { _dim = dim, _reverse = reverse }.Record(Sum(x.Value, dim, reverse), x);

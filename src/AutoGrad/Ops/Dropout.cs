@@ -13,7 +13,9 @@ internal sealed class DropoutFunction : Function
     private Tensor? _mask;
     private float _p;
 
-    internal override IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["p"] = _p };
+    internal override OpKind Kind => OpKind.Dropout;
+
+    internal override OpSettings Settings => new DropoutSettings(_p);
 
     public static Variable Apply(Variable x, float p, Generator generator)
     {

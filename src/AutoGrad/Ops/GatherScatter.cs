@@ -9,6 +9,10 @@ namespace AutoGrad.Ops;
 /// <summary>out[p] = x[p with its coordinate along dim replaced by index[p]]; out has the index's shape.</summary>
 internal sealed class GatherFunction : Function
 {
+    internal override OpKind Kind => OpKind.Gather;
+
+    internal override OpSettings Settings => new IndexSettings(_dim, _index, _indexShape);
+
     private int[] _inputShape = [];
     private int _dim;
     private int[] _index = [];
@@ -63,6 +67,10 @@ internal sealed class GatherFunction : Function
 /// <summary>x with source[p] added at x[p with its coordinate along dim replaced by index[p]] (torch.scatter_add).</summary>
 internal sealed class ScatterAddFunction : Function
 {
+    internal override OpKind Kind => OpKind.ScatterAdd;
+
+    internal override OpSettings Settings => new IndexSettings(_dim, _index, _indexShape);
+
     private int _dim;
     private int[] _index = [];
     private int[] _indexShape = [];

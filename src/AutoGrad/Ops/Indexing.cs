@@ -5,27 +5,37 @@ namespace AutoGrad.Ops;
 
 /// <summary>
 /// Selects entries along one dim by index (repeats allowed): IndexSelect, and Slice as the special case of an
-/// arithmetic index sequence. Backward scatter-adds the gradient to the selected positions.
+/// arithmetic index sequence, and Embedding as rows of a weight. Backward scatter-adds the gradient to the
+/// selected positions (none to an embedding's padding row).
 /// </summary>
 internal sealed class SelectFunction : Function
 {
-    private string _name = "IndexSelect";
+    private OpKind _kind = OpKind.IndexSelect;
     private int[] _inputShape = [];
     private int _dim;
     private int[] _indices = [];
+    private int? _paddingIndex;
 
-    public override string Name => _name;
+    internal override OpKind Kind => _kind;
 
-    /// <summary><paramref name="indices"/> must be in range for <paramref name="dim"/> (validated by the caller).</summary>
-    public static Variable Apply(Variable x, int dim, int[] indices, string name)
+    internal override OpSettings Settings => new SelectSettings(_dim, _indices, _paddingIndex);
+
+    /// <summary>
+    /// <paramref name="indices"/> must be in range for <paramref name="dim"/> (validated by the caller). An embedding
+    /// lookup may name the variable its indices came from (<paramref name="indexSource"/>, no gradient): then an
+    /// exported graph reads them from there instead of baking them in; its output has the indices' shape followed
+    /// by the row (<paramref name="outputShape"/>, the same row-major entries as [count, dim]).
+    /// </summary>
+    public static Variable Apply(Variable x, int dim, int[] indices, OpKind kind, Variable? indexSource = null, int? paddingIndex = null,
+        int[]? outputShape = null)
     {
         var shape = x.Value.ShapeArray;
         var (outer, size, inner) = Split(shape, dim);
-        var outShape = (int[])shape.Clone();
-        outShape[dim] = indices.Length;
+        var outShape = outputShape ?? [.. shape[..dim], indices.Length, .. shape[(dim + 1)..]];
         var result = Tensor.EmptyOwned(outShape);
         Layout.Gather(x.Value.AsReadOnlySpan(), outer, size, inner, indices, result.AsSpan());
-        return new SelectFunction { _name = name, _inputShape = shape, _dim = dim, _indices = indices }.Record(result, x);
+        var node = new SelectFunction { _kind = kind, _inputShape = shape, _dim = dim, _indices = indices, _paddingIndex = paddingIndex };
+        return indexSource is null ? node.Record(result, x) : node.Record(result, x, indexSource);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
@@ -34,11 +44,27 @@ internal sealed class SelectFunction : Function
         var (outer, size, inner) = Split(_inputShape, _dim);
         var g = Tensor.ZerosOwned((int[])_inputShape.Clone());
         Layout.ScatterAdd(grad.AsReadOnlySpan(), outer, size, inner, _indices, g.AsSpan());
+        if (_paddingIndex is int padding)
+        {
+            // padding_idx: every lookup of that row stays out of its gradient (dim 0 of an embedding weight)
+            g.AsSpan().Slice(padding * inner, inner).Clear();
+        }
         inputGrads[0] = g;
     }
 
     internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
-        => inputGrads[0] = IndexAddFunction.Apply(grad, _inputShape, _dim, _indices);
+    {
+        // an embedding's gradient arrives in the indices' shape; IndexAdd takes the rows as [count, dim]
+        int[] selectedShape = [.. _inputShape[.._dim], _indices.Length, .. _inputShape[(_dim + 1)..]];
+        var g = IndexAddFunction.Apply(grad.Shape.SequenceEqual(selectedShape) ? grad : ReshapeFunction.Apply(grad, selectedShape), _inputShape, _dim, _indices);
+        if (_paddingIndex is int padding)
+        {
+            var keep = Tensor.Ones(_inputShape[0], 1);
+            keep.AsSpan()[padding] = 0f;
+            g = MulFunction.Apply(g, Constant(keep));
+        }
+        inputGrads[0] = g;
+    }
 
     internal static (int Outer, int Size, int Inner) Split(ReadOnlySpan<int> shape, int dim)
     {
@@ -58,6 +84,10 @@ internal sealed class SelectFunction : Function
 /// <summary>Joins tensors along an existing dim (shapes validated by the caller).</summary>
 internal sealed class ConcatFunction : Function
 {
+    internal override OpKind Kind => OpKind.Concat;
+
+    internal override OpSettings Settings => new AxisSettings(_dim);
+
     private int _dim;
     private int[] _sizes = [];
 
@@ -107,7 +137,7 @@ internal sealed class ConcatFunction : Function
         int offset = 0;
         for (int i = 0; i < _sizes.Length; i++)
         {
-            inputGrads[i] = NeedsInputGrad[i] ? SelectFunction.Apply(grad, _dim, Range(offset, _sizes[i]), "Slice") : null;
+            inputGrads[i] = NeedsInputGrad[i] ? SelectFunction.Apply(grad, _dim, Range(offset, _sizes[i]), OpKind.Slice) : null;
             offset += _sizes[i];
         }
     }
@@ -129,6 +159,10 @@ internal sealed class ConcatFunction : Function
 /// </summary>
 internal sealed class IndexAddFunction : Function
 {
+    internal override OpKind Kind => OpKind.IndexAdd;
+
+    internal override OpSettings Settings => new SelectSettings(_dim, _indices);
+
     private int _dim;
     private int[] _indices = [];
 
@@ -151,5 +185,5 @@ internal sealed class IndexAddFunction : Function
         inputGrads[0] = g;
     }
 
-    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = SelectFunction.Apply(grad, _dim, _indices, "IndexSelect");
+    internal override void BackwardGraph(Variable grad, Variable?[] inputGrads) => inputGrads[0] = SelectFunction.Apply(grad, _dim, _indices, OpKind.IndexSelect);
 }

@@ -14,8 +14,9 @@ internal sealed class LinearFunction : Function
 
     private Tensor? _x, _weight, _activated;
 
-    internal override IReadOnlyDictionary<string, object> Attributes
-        => WithFusedRelu(NoAttributes, _relu);
+    internal override OpKind Kind => OpKind.Linear;
+
+    internal override OpSettings Settings => new LinearSettings(_relu ? Activation.Relu : Activation.None);
 
     private bool _relu;
 

@@ -11,6 +11,8 @@ namespace AutoGrad.Ops;
 /// </summary>
 internal sealed class CrossEntropyFunction : Function
 {
+    internal override OpKind Kind => OpKind.CrossEntropy;
+
     private Tensor? _logProbs;
     private int[] _targets = [];
     private int _ignoreIndex;
@@ -57,6 +59,8 @@ internal sealed class CrossEntropyFunction : Function
 /// <summary>Negative log-likelihood of log-probabilities [N, C] at class indices: loss_i = -logp[i, t_i].</summary>
 internal sealed class NllLossFunction : Function
 {
+    internal override OpKind Kind => OpKind.NllLoss;
+
     private int[] _targets = [];
     private int _ignoreIndex;
     private int _classes;
@@ -85,6 +89,8 @@ internal sealed class NllLossFunction : Function
 /// <summary>Binary cross-entropy of probabilities p against targets y, elementwise, logs clamped at -100.</summary>
 internal sealed class BinaryCrossEntropyFunction : Function
 {
+    internal override OpKind Kind => OpKind.BinaryCrossEntropy;
+
     private protected override SavedTensors Saves => SavedTensors.Inputs01;
 
     private Tensor? _p, _y;
@@ -133,6 +139,8 @@ internal sealed class BinaryCrossEntropyFunction : Function
 /// <summary>Binary cross-entropy on logits, elementwise, in the form that is stable for any |x|.</summary>
 internal sealed class BinaryCrossEntropyWithLogitsFunction : Function
 {
+    internal override OpKind Kind => OpKind.BinaryCrossEntropyWithLogits;
+
     private protected override SavedTensors Saves => SavedTensors.Inputs01;
 
     private Tensor? _x, _y;

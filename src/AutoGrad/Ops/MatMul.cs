@@ -8,6 +8,8 @@ namespace AutoGrad.Ops;
 /// </summary>
 internal sealed class MatMulFunction : Function
 {
+    internal override OpKind Kind => OpKind.MatMul;
+
     private protected override SavedTensors Saves => SavedTensors.Inputs01;
 
     private Tensor? _x, _y;

@@ -18,8 +18,11 @@ internal abstract class NormalizationFunction : Function
     private float _eps;
     private int _weightIndex = -1, _biasIndex = -1;
 
-    internal override IReadOnlyDictionary<string, object> Attributes
-        => new Dictionary<string, object> { ["epsilon"] = _eps, ["has_weight"] = _weightIndex > 0, ["has_bias"] = _biasIndex > 0 };
+    private protected float Epsilon => _eps;
+
+    private protected bool HasWeight => _weightIndex > 0;
+
+    private protected bool HasBias => _biasIndex > 0;
 
     /// <summary>Normalizes x with the given per-group statistics and records the node.</summary>
     private protected static Variable Normalize(NormalizationFunction node, Variable x, Variable? weight, Variable? bias, in NormLayout layout,
@@ -135,18 +138,9 @@ internal sealed class BatchNormFunction : NormalizationFunction
     private bool _training;
     private Tensor? _runningMean, _runningVar; // the live buffers, for an exporter (evaluation mode only)
 
-    internal override IReadOnlyDictionary<string, object> Attributes
-    {
-        get
-        {
-            var attributes = new Dictionary<string, object>(base.Attributes) { ["training_mode"] = _training };
-            if (_runningMean is not null && _runningVar is not null)
-            {
-                (attributes["running_mean"], attributes["running_var"]) = (_runningMean, _runningVar);
-            }
-            return attributes;
-        }
-    }
+    internal override OpKind Kind => OpKind.BatchNorm;
+
+    internal override OpSettings Settings => new BatchNormSettings(Epsilon, HasWeight, HasBias, _training, _runningMean, _runningVar);
 
     public static Variable Apply(Variable x, Tensor? runningMean, Tensor? runningVar, Variable? weight, Variable? bias, bool training, float momentum, float eps)
     {
@@ -180,8 +174,9 @@ internal sealed class LayerNormFunction : NormalizationFunction
 {
     private int _axis;
 
-    internal override IReadOnlyDictionary<string, object> Attributes
-        => new Dictionary<string, object>(base.Attributes) { ["axis"] = _axis };
+    internal override OpKind Kind => OpKind.LayerNorm;
+
+    internal override OpSettings Settings => new LayerNormSettings(Epsilon, HasWeight, HasBias, _axis);
 
     /// <summary>Normalizes over the dims from <paramref name="axis"/> on.</summary>
     public static Variable Apply(Variable x, int axis, Variable? weight, Variable? bias, float eps)
@@ -197,8 +192,9 @@ internal sealed class GroupNormFunction : NormalizationFunction
 {
     private int _groups;
 
-    internal override IReadOnlyDictionary<string, object> Attributes
-        => new Dictionary<string, object>(base.Attributes) { ["num_groups"] = _groups };
+    internal override OpKind Kind => OpKind.GroupNorm;
+
+    internal override OpSettings Settings => new GroupNormSettings(Epsilon, HasWeight, HasBias, _groups);
 
     public static Variable Apply(Variable x, int groups, Variable? weight, Variable? bias, float eps)
     {

@@ -18,14 +18,14 @@ internal enum PointwiseSaves
 /// </summary>
 internal interface IPointwiseOp
 {
-    /// <summary>The op's name in messages, graph dumps and the exporter.</summary>
-    string Name { get; }
+    /// <summary>What the op computes (its name in messages and graph dumps).</summary>
+    OpKind Kind { get; }
 
     /// <summary>What the derivative reads; the node keeps exactly that (and the version counters guard it).</summary>
     PointwiseSaves Saves { get; }
 
     /// <summary>The op's settings for exporters and graph dumps.</summary>
-    IReadOnlyDictionary<string, object> Attributes { get; }
+    OpSettings Settings { get; }
 
     /// <summary>y = f(x), elementwise.</summary>
     void Forward(ReadOnlySpan<float> x, Span<float> y);
@@ -43,9 +43,9 @@ internal sealed class Pointwise<TOp> : Function where TOp : struct, IPointwiseOp
     private TOp _op;
     private Tensor? _x, _y;
 
-    public override string Name => _op.Name;
+    internal override OpKind Kind => _op.Kind;
 
-    internal override IReadOnlyDictionary<string, object> Attributes => _op.Attributes;
+    internal override OpSettings Settings => _op.Settings;
 
     private protected override SavedTensors Saves
         => ((_op.Saves & PointwiseSaves.Input) != 0 ? SavedTensors.Input0 : SavedTensors.None)

@@ -19,7 +19,9 @@ internal sealed class MaxPool2dFunction : Function
     private Tensor? _activated; // the output, when ReLU is fused: its sign is the gradient mask
     private bool _relu;
 
-    internal override IReadOnlyDictionary<string, object> Attributes => WithFusedRelu(_geometry.Attributes(), _relu);
+    internal override OpKind Kind => OpKind.MaxPool2d;
+
+    internal override OpSettings Settings => new PoolSettings(Window.Of(_geometry), _relu ? Activation.Relu : Activation.None);
 
     public static Variable Apply(Variable x, ConvGeometry g, bool relu = false)
     {
@@ -76,7 +78,9 @@ internal sealed class AvgPool2dFunction : Function
 {
     private ConvGeometry _geometry;
 
-    internal override IReadOnlyDictionary<string, object> Attributes => _geometry.Attributes();
+    internal override OpKind Kind => OpKind.AvgPool2d;
+
+    internal override OpSettings Settings => new PoolSettings(Window.Of(_geometry), Activation.None);
 
     public static Variable Apply(Variable x, ConvGeometry g) => new AvgPool2dFunction { _geometry = g }.Record(Pooled(x.Value, g), x);
 

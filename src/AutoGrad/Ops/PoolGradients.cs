@@ -10,6 +10,8 @@ namespace AutoGrad.Ops;
 /// </summary>
 internal sealed class MaxPoolScatterFunction : Function
 {
+    internal override OpKind Kind => OpKind.MaxPoolScatter;
+
     private int[] _winners = []; // per window, the flat index of its winner in the result
     private int[] _sourceShape = [];
 
@@ -35,6 +37,8 @@ internal sealed class MaxPoolScatterFunction : Function
 /// <summary>x.flatten()[winners]: the gradient of <see cref="MaxPoolScatterFunction"/>; its own gradient scatters to the winners again.</summary>
 internal sealed class MaxPoolGatherFunction : Function
 {
+    internal override OpKind Kind => OpKind.MaxPoolGather;
+
     private int[] _winners = [];
     private int[] _inputShape = [];
 
@@ -62,6 +66,8 @@ internal sealed class MaxPoolGatherFunction : Function
 /// </summary>
 internal sealed class AvgPoolGradientFunction : Function
 {
+    internal override OpKind Kind => OpKind.AvgPoolGradient;
+
     private ConvGeometry _geometry;
 
     public static Variable Apply(Variable grad, ConvGeometry g) => new AvgPoolGradientFunction { _geometry = g }.Record(AvgPool2dFunction.Spread(grad.Value, g), grad);

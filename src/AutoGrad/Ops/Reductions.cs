@@ -6,13 +6,20 @@ namespace AutoGrad.Ops;
 /// <summary>Sum over the given dims (sorted, normalized by the caller).</summary>
 internal sealed class SumFunction : Function
 {
+    internal override OpKind Kind => OpKind.Sum;
+
+    internal override OpSettings Settings => new ReduceSettings(_dims, _keepDim);
+
+    private int[] _dims = [];
+    private bool _keepDim;
+
     private int[] _inputShape = [];
     private int[] _keptShape = [];
 
     public static Variable Apply(Variable x, int[] dims, bool keepDim)
     {
         var result = TensorMath.Sum(x.Value, dims, keepDim);
-        var node = new SumFunction { _inputShape = x.Value.ShapeArray, _keptShape = TensorMath.ReducedShape(x.Value.Shape, dims, keepDim: true) };
+        var node = new SumFunction { _dims = dims, _keepDim = keepDim, _inputShape = x.Value.ShapeArray, _keptShape = TensorMath.ReducedShape(x.Value.Shape, dims, keepDim: true) };
         return node.Record(result, x);
     }
 
@@ -36,8 +43,12 @@ internal sealed class ExtremumFunction : Function
 
     private Tensor? _x, _keptResult;
     private bool _isMax;
+    private int[] _dims = [];
+    private bool _keepDim;
 
-    public override string Name => _isMax ? "Max" : "Min";
+    internal override OpKind Kind => _isMax ? OpKind.Max : OpKind.Min;
+
+    internal override OpSettings Settings => new ReduceSettings(_dims, _keepDim);
 
     public static Variable Apply(Variable x, int[] dims, bool keepDim, bool isMax)
     {
@@ -57,14 +68,14 @@ internal sealed class ExtremumFunction : Function
             ? TensorMath.Reduction(default(MaxReduce), x.Value, dims, keepDim: true)
             : TensorMath.Reduction(default(MinReduce), x.Value, dims, keepDim: true);
         var result = keepDim ? kept : kept.WithShape(TensorMath.ReducedShape(x.Value.Shape, dims, keepDim: false));
-        return new ExtremumFunction { _x = x.Value, _keptResult = kept, _isMax = isMax }.Record(result, x);
+        return new ExtremumFunction { _x = x.Value, _keptResult = kept, _isMax = isMax, _dims = dims, _keepDim = keepDim }.Record(result, x);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
     {
         // self: grad * (self == result) / count(self == result)
         var mask = TensorMath.Map(default(EqualMaskMap), _x!, _keptResult!, Name);
-        var count = TensorMath.Sum(mask, ReducedDims(), keepDim: true);
+        var count = TensorMath.Sum(mask, _dims, keepDim: true);
         var share = TensorMath.Divide(grad.WithShape(_keptResult!.ShapeArray), count);
         inputGrads[0] = TensorMath.Multiply(mask, share);
     }
@@ -73,21 +84,8 @@ internal sealed class ExtremumFunction : Function
     internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)
     {
         var mask = TensorMath.Map(default(EqualMaskMap), _x!, _keptResult!, Name);
-        var share = DivFunction.Apply(ReshapeFunction.Apply(grad, _keptResult!.ShapeArray), Constant(TensorMath.Sum(mask, ReducedDims(), keepDim: true)));
+        var share = DivFunction.Apply(ReshapeFunction.Apply(grad, _keptResult!.ShapeArray), Constant(TensorMath.Sum(mask, _dims, keepDim: true)));
         inputGrads[0] = MulFunction.Apply(Constant(mask), share);
-    }
-
-    private int[] ReducedDims()
-    {
-        var dims = new List<int>();
-        for (int d = 0; d < _x!.Rank; d++)
-        {
-            if (_keptResult!.Shape[d] == 1 && _x.Shape[d] != 1)
-            {
-                dims.Add(d);
-            }
-        }
-        return dims.ToArray();
     }
 
     protected override void ReleaseSaved() => (_x, _keptResult) = (null, null);

@@ -7,8 +7,9 @@ internal sealed class ReshapeFunction : Function
 {
     private int[] _inputShape = [], _outputShape = [];
 
-    internal override IReadOnlyDictionary<string, object> Attributes
-        => new Dictionary<string, object> { ["input_shape"] = _inputShape, ["shape"] = _outputShape };
+    internal override OpKind Kind => OpKind.Reshape;
+
+    internal override OpSettings Settings => new ReshapeSettings(_inputShape, _outputShape);
 
     public static Variable Apply(Variable x, int[] shape)
     {
@@ -30,7 +31,9 @@ internal sealed class PermuteFunction : Function
 {
     private int[] _permutation = [];
 
-    internal override IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["perm"] = _permutation };
+    internal override OpKind Kind => OpKind.Permute;
+
+    internal override OpSettings Settings => new PermuteSettings(_permutation);
 
     public static Variable Apply(Variable x, int[] permutation)
         => new PermuteFunction { _permutation = permutation }.Record(TensorMath.Permute(x.Value, permutation), x);

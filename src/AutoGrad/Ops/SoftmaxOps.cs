@@ -11,9 +11,9 @@ internal sealed class SoftmaxFunction : Function
     private int _dim;
     private bool _log;
 
-    public override string Name => _log ? "LogSoftmax" : "Softmax";
+    internal override OpKind Kind => _log ? OpKind.LogSoftmax : OpKind.Softmax;
 
-    internal override IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["axis"] = _dim };
+    internal override OpSettings Settings => new AxisSettings(_dim);
 
     public static Variable Apply(Variable x, int dim, bool log)
     {

@@ -11,9 +11,9 @@ internal readonly struct ExpOp : IPointwiseOp
 {
     public static Variable Apply(Variable x) => Pointwise<ExpOp>.Apply(x, default);
 
-    public string Name => "Exp";
+    public OpKind Kind => OpKind.Exp;
     public PointwiseSaves Saves => PointwiseSaves.Output;
-    public IReadOnlyDictionary<string, object> Attributes => Function.NoAttributes;
+    public OpSettings Settings => OpSettings.None;
 
     public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Exp(x, y);
 
@@ -27,9 +27,9 @@ internal readonly struct LogOp : IPointwiseOp
 {
     public static Variable Apply(Variable x) => Pointwise<LogOp>.Apply(x, default);
 
-    public string Name => "Log";
+    public OpKind Kind => OpKind.Log;
     public PointwiseSaves Saves => PointwiseSaves.Input;
-    public IReadOnlyDictionary<string, object> Attributes => Function.NoAttributes;
+    public OpSettings Settings => OpSettings.None;
 
     public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Log(x, y);
 
@@ -44,14 +44,14 @@ internal readonly struct PowOp(float exponent) : IPointwiseOp
 {
     public static Variable Apply(Variable x, float exponent) => Pointwise<PowOp>.Apply(x, new(exponent));
 
-    public string Name => "Pow";
+    public OpKind Kind => OpKind.Pow;
     public PointwiseSaves Saves => PointwiseSaves.Input;
-    public IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["exponent"] = exponent };
+    public OpSettings Settings => new PowSettings(exponent);
 
     public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Pow(x, exponent, y);
 
     // self: grad * p * self^(p - 1)   (0 when p == 0)
-    public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => TensorMath.Map(new PowBackwardMap(exponent), grad, x!, Name);
+    public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => TensorMath.Map(new PowBackwardMap(exponent), grad, x!, Kind.ToString());
 
     public Variable BackwardGraph(Variable grad, Variable x, Variable? y)
         => exponent == 0f ? MulScalarOp.Apply(grad, 0f) : MulFunction.Apply(grad, MulScalarOp.Apply(Apply(x, exponent - 1f), exponent));
@@ -61,9 +61,9 @@ internal readonly struct SqrtOp : IPointwiseOp
 {
     public static Variable Apply(Variable x) => Pointwise<SqrtOp>.Apply(x, default);
 
-    public string Name => "Sqrt";
+    public OpKind Kind => OpKind.Sqrt;
     public PointwiseSaves Saves => PointwiseSaves.Output;
-    public IReadOnlyDictionary<string, object> Attributes => Function.NoAttributes;
+    public OpSettings Settings => OpSettings.None;
 
     public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Sqrt(x, y);
 
@@ -82,17 +82,17 @@ internal readonly struct AbsOp : IPointwiseOp
 {
     public static Variable Apply(Variable x) => Pointwise<AbsOp>.Apply(x, default);
 
-    public string Name => "Abs";
+    public OpKind Kind => OpKind.Abs;
     public PointwiseSaves Saves => PointwiseSaves.Input;
-    public IReadOnlyDictionary<string, object> Attributes => Function.NoAttributes;
+    public OpSettings Settings => OpSettings.None;
 
     public void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Abs(x, y);
 
     // self: grad * sign(self)
-    public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => TensorMath.Map(default(AbsBackwardMap), grad, x!, Name);
+    public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => TensorMath.Map(default(AbsBackwardMap), grad, x!, Kind.ToString());
 
     // the sign is constant almost everywhere
-    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => Pointwise.TimesConstantDerivative(grad, x.Value, default(AbsBackwardMap), Name);
+    public Variable BackwardGraph(Variable grad, Variable x, Variable? y) => Pointwise.TimesConstantDerivative(grad, x.Value, default(AbsBackwardMap), Kind.ToString());
 }
 
 /// <summary>min(max(x, min), max); either bound may be absent (infinite).</summary>
@@ -100,9 +100,9 @@ internal readonly struct ClampOp(float min, float max) : IPointwiseOp
 {
     public static Variable Apply(Variable x, float min, float max) => Pointwise<ClampOp>.Apply(x, new(min, max));
 
-    public string Name => "Clamp";
+    public OpKind Kind => OpKind.Clamp;
     public PointwiseSaves Saves => PointwiseSaves.Input;
-    public IReadOnlyDictionary<string, object> Attributes => new Dictionary<string, object> { ["min"] = min, ["max"] = max };
+    public OpSettings Settings => new ClampSettings(min, max);
 
     public void Forward(ReadOnlySpan<float> x, Span<float> y)
     {
@@ -111,9 +111,9 @@ internal readonly struct ClampOp(float min, float max) : IPointwiseOp
     }
 
     // self: grad * (min <= self <= max)
-    public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => TensorMath.Map(new ClampBackwardMap(min, max), grad, x!, Name);
+    public Tensor Backward(Tensor grad, Tensor? x, Tensor? y) => TensorMath.Map(new ClampBackwardMap(min, max), grad, x!, Kind.ToString());
 
     // the mask is constant almost everywhere
     public Variable BackwardGraph(Variable grad, Variable x, Variable? y)
-        => Pointwise.TimesConstantDerivative(grad, x.Value, new ClampBackwardMap(min, max), Name);
+        => Pointwise.TimesConstantDerivative(grad, x.Value, new ClampBackwardMap(min, max), Kind.ToString());
 }

@@ -9,7 +9,12 @@ namespace AutoGrad.Ops;
 /// </summary>
 internal sealed class WhereFunction : Function
 {
+    internal override OpKind Kind => OpKind.Where;
+
+    internal override OpSettings Settings => new WhereSettings(_unbroadcast ?? _condition);
+
     private Tensor _condition = Tensor.Scalar(0f);
+    private Tensor? _unbroadcast; // a copy of a condition smaller than the result (a causal mask), for an exporter that broadcasts
 
     public static Variable Apply(Tensor condition, Variable x, Variable y)
     {
@@ -18,7 +23,8 @@ internal sealed class WhereFunction : Function
         var c = TensorMath.Expand(condition, shape);
         var result = Tensor.EmptyOwned((int[])shape.Clone());
         Selection.Where(c.AsReadOnlySpan(), BroadcastTo(x.Value, shape).AsReadOnlySpan(), BroadcastTo(y.Value, shape).AsReadOnlySpan(), result.AsSpan());
-        return new WhereFunction { _condition = c }.Record(result, x, y);
+        var unbroadcast = condition.Shape.SequenceEqual(shape) ? null : condition.Clone();
+        return new WhereFunction { _condition = c, _unbroadcast = unbroadcast }.Record(result, x, y);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)

@@ -135,7 +135,7 @@ public sealed class DiagnosticsTests
         loss.Backward(retainGraph: true);
         string dot = loss.ToDot();
         StringAssert.StartsWith(dot, "digraph autograd {");
-        StringAssert.Contains(dot, "Conv2d\\nkernel_shape=[3, 3], strides=[2, 2]");
+        StringAssert.Contains(dot, "Conv2d\\nwindow=kernel 3x3, stride 2x2");
         StringAssert.Contains(dot, "w\\n[3, 4]\\n|grad| = ");
         StringAssert.Contains(dot, "x\\n[4, 1, 5, 5]");
         StringAssert.Contains(dot, "MatMul");

@@ -89,7 +89,7 @@ public sealed class SequentialFusionTests
         string dot = fused.ToDot();
         if (DirectConvolutionApplies)
         {
-            StringAssert.Contains(dot, "pool=max2x2");
+            StringAssert.Contains(dot, "maxPool2x2After=true");
             Assert.IsFalse(dot.Contains("MaxPool2d", StringComparison.Ordinal), dot);
         }
         Assert.AreEqual(1, dot.Split("activation=relu").Length - 1, dot);
