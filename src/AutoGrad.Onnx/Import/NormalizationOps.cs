@@ -34,9 +34,8 @@ internal static partial class OnnxOps
             (mean, variance) = (mean.Clone(), variance.Clone());
         }
         var y = F.BatchNorm(x, mean, variance, scale, bias, training: c.Training, momentum: 1f - momentum, eps: eps);
-        return c.Training && c.WantsOutput(1)
-            ? [OnnxValue.Float(y), OnnxValue.Float(new Variable(mean)), OnnxValue.Float(new Variable(variance))]
-            : One(y);
+        // torch's training-mode export names the updated statistics as outputs 1 and 2: in evaluation mode they are unchanged
+        return [OnnxValue.Float(y), OnnxValue.Float(new Variable(mean)), OnnxValue.Float(new Variable(variance))];
     }
 
     private static OnnxValue[] InstanceNormalization(NodeContext c)

@@ -39,6 +39,21 @@ public sealed class OnnxModule : Module
         {
             AddInitializer(initializer, statistics);
         }
+        var aliases = StatisticsAliases(graph, statistics);
+        foreach (var (alias, original) in aliases)
+        {
+            var copy = TensorDecoding.Decode(graph.Initializer.First(i => i.Name == original), $"{source}: initializer '{original}'");
+            AddStatistics(alias, copy.Real!.Value);
+            _constants.Add(alias, copy);
+        }
+        foreach (var node in graph.Node.Where(n => n.OpType == "BatchNormalization" && n.Input.Count > 3 && n.Input[3].EndsWith(".running_mean", StringComparison.Ordinal)))
+        {
+            // PyTorch's state dict has the counter after the statistics; ONNX does not carry it (it is not counted here)
+            if (_buffers.Contains(node.Input[3]))
+            {
+                Place(node.Input[3][..^"running_mean".Length] + "num_batches_tracked", null, Tensor.Scalar(0f));
+            }
+        }
         var known = new HashSet<string>(_constants.Keys, StringComparer.Ordinal);
         _inputs = graph.Input.Where(i => !_constants.ContainsKey(i.Name)).ToArray();
         foreach (var input in _inputs.Concat(graph.Output))
@@ -54,7 +69,10 @@ public sealed class OnnxModule : Module
         }
         foreach (var node in graph.Node)
         {
-            _nodes.Add(Compile(node, known));
+            if (!(node.OpType == "Identity" && node.Output.Count == 1 && aliases.ContainsKey(node.Output[0])))
+            {
+                _nodes.Add(Compile(node, known));
+            }
         }
         _outputs = graph.Output.Select(o => o.Name).ToArray();
         foreach (var output in _outputs)
@@ -191,13 +209,7 @@ public sealed class OnnxModule : Module
         {
             if (statistics.Contains(initializer.Name))
             {
-                Place(initializer.Name, null, real.Value);
-                _buffers.Add(initializer.Name);
-                if (initializer.Name.EndsWith(".running_mean", StringComparison.Ordinal))
-                {
-                    // PyTorch's state dict has the counter next to the statistics; ONNX does not carry it.
-                    Place(initializer.Name[..^"running_mean".Length] + "num_batches_tracked", null, Tensor.Scalar(0f));
-                }
+                AddStatistics(initializer.Name, real.Value);
             }
             else
             {
@@ -207,6 +219,31 @@ public sealed class OnnxModule : Module
             }
         }
         _constants.Add(initializer.Name, value);
+    }
+
+    private void AddStatistics(string name, Tensor value)
+    {
+        Place(name, null, value);
+        _buffers.Add(name);
+    }
+
+    /// <summary>
+    /// Running statistics that torch wrote as Identity of another initializer (it merges initializers of equal values,
+    /// such as a fresh BatchNorm's running_var and weight, all ones): each gets its own copy, a buffer under its name.
+    /// </summary>
+    private static Dictionary<string, string> StatisticsAliases(GraphProto graph, HashSet<string> statistics)
+    {
+        var initializers = graph.Initializer.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        var aliases = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var node in graph.Node)
+        {
+            if (node.OpType == "Identity" && node.Input.Count == 1 && node.Output.Count == 1 && initializers.Contains(node.Input[0])
+                && statistics.Contains(node.Output[0]) && !initializers.Contains(node.Output[0]))
+            {
+                aliases[node.Output[0]] = node.Input[0];
+            }
+        }
+        return aliases;
     }
 
     /// <summary>Registers a parameter or buffer under its dotted name, or a flat one ('.' made '_') where the tree cannot hold it.</summary>
