@@ -16,6 +16,9 @@ internal static partial class OnnxOps
         AddReductions(table);
         AddLayers(table);
         AddNormalizations(table);
+        AddLogic(table);
+        AddActivations(table);
+        AddMoreShapeOps(table);
         return table;
     }
 

@@ -10,6 +10,19 @@ internal static partial class OnnxOps
         table["ReduceSum"] = c => Reduce(c, 13, F.Sum);
         table["ReduceMax"] = c => Reduce(c, 18, F.Max);
         table["ReduceMin"] = c => Reduce(c, 18, F.Min);
+        table["ReduceL1"] = c => Reduce(c, 18, (x, dims, keep) => F.Sum(F.Abs(x), dims, keep));
+        table["ReduceL2"] = c => Reduce(c, 18, (x, dims, keep) => F.Sqrt(F.Sum(x * x, dims, keep)));
+        table["ReduceSumSquare"] = c => Reduce(c, 18, (x, dims, keep) => F.Sum(x * x, dims, keep));
+        table["ReduceLogSum"] = c => Reduce(c, 18, (x, dims, keep) => F.Log(F.Sum(x, dims, keep)));
+        table["ReduceLogSumExp"] = c => Reduce(c, 18, LogSumExp);
+    }
+
+    /// <summary>log(sum(exp(x))) with the maximum taken out first, so large entries do not overflow.</summary>
+    private static Variable LogSumExp(Variable x, int[]? dims, bool keepDims)
+    {
+        var max = F.Max(x, dims, keepDim: true).Detach();
+        var result = F.Log(F.Sum(F.Exp(x - max), dims, keepDims));
+        return result + (keepDims ? max : F.Reshape(max, result.Value.ShapeArray.ToArray()));
     }
 
     private static OnnxValue[] Reduce(NodeContext c, long axesInputFrom, Func<Variable, int[]?, bool, Variable> reduce)
