@@ -6,7 +6,7 @@ namespace AutoGrad.Onnx.Tests;
 
 /// <summary>
 /// Imported graphs train: for ONNX's node tests of the differentiable ops (on their own test inputs), the gradients
-/// Backward gives agree with central differences. Needs libonnx-testdata, as the conformance test.
+/// Backward gives agree with central differences (the first output's; integer inputs are constants). Needs libonnx-testdata, as the conformance test.
 /// </summary>
 [TestClass]
 [TestCategory("OnnxConformance")]
@@ -49,6 +49,23 @@ public sealed class OnnxGradientTests
         ["test_reduce_sum_negative_axes_keepdims_random"] = [],
         ["test_flatten_negative_axis2"] = [],
         ["test_unsqueeze_two_axes"] = [],
+        ["test_sce_mean_weight"] = [],
+        ["test_nllloss_NCd1d2_with_weight_reduction_mean"] = [],
+        ["test_gather_elements_0"] = [],
+        ["test_sin"] = [],
+        ["test_cos"] = [],
+        ["test_depthtospace_crd_mode"] = [],
+        ["test_spacetodepth"] = [],
+        ["test_prelu_broadcast"] = [],
+        ["test_selu"] = [],
+        ["test_softsign"] = [],
+        ["test_tile"] = [],
+        ["test_where_example"] = [],
+        ["test_max_two_inputs"] = [],
+        ["test_split_equal_parts_2d"] = [],
+        ["test_reduce_l2_keep_dims_random"] = [],
+        ["test_reduce_log_sum_asc_axes"] = [],
+        ["test_top_k"] = [],
     };
 
     [TestMethod]

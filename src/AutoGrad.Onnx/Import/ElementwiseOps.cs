@@ -31,7 +31,8 @@ internal static partial class OnnxOps
         }));
         table["Identity"] = c => One(c.Input(0));
         table["Dropout"] = Dropout;
-        table["Cast"] = Cast;
+        table["Cast"] = c => CastTo(c, c.Input(0), (OnnxElement)c.Int("to", 0));
+        table["CastLike"] = c => CastTo(c, c.Input(0), c.Input(1).Element);
     }
 
     private static OnnxValue[] Arithmetic(NodeContext c, Func<Variable, Variable, Variable> real, Func<long, long, long> integer)
@@ -94,10 +95,8 @@ internal static partial class OnnxOps
         return [OnnxValue.Float(y), OnnxValue.Bool(mask, x.Value.ShapeArray.ToArray())];
     }
 
-    private static OnnxValue[] Cast(NodeContext c)
+    private static OnnxValue[] CastTo(NodeContext c, OnnxValue x, OnnxElement to)
     {
-        var x = c.Input(0);
-        var to = (OnnxElement)c.Int("to", 0);
         switch (to)
         {
             case OnnxElement.Float:

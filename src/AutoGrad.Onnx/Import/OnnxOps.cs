@@ -19,6 +19,7 @@ internal static partial class OnnxOps
         AddLogic(table);
         AddActivations(table);
         AddMoreShapeOps(table);
+        AddIndexing(table);
         return table;
     }
 

@@ -59,3 +59,33 @@ internal sealed class PowFunction : CustomFunction
         return [dx, dy];
     }
 }
+
+/// <summary>sin(x) or cos(x) elementwise (ONNX's Sin and Cos), each differentiated through the other.</summary>
+internal sealed class TrigFunction(bool cosine) : CustomFunction
+{
+    public static readonly TrigFunction Sin = new(false);
+
+    public static readonly TrigFunction Cos = new(true);
+
+    public override string Name => cosine ? "Cos" : "Sin";
+
+    protected override Tensor Forward(FunctionContext ctx, Tensor[] inputs)
+    {
+        var x = inputs[0];
+        ctx.SaveForBackward(x);
+        var data = x.AsReadOnlySpan();
+        var result = new float[data.Length];
+        for (int i = 0; i < result.Length; i++)
+        {
+            result[i] = cosine ? MathF.Cos(data[i]) : MathF.Sin(data[i]);
+        }
+        return OnnxValue.MakeTensor(result, x.ShapeArray);
+    }
+
+    protected override Variable?[] Backward(FunctionContext ctx, Variable gradOutput)
+    {
+        // sin: grad * cos(self); cos: -grad * sin(self)
+        var x = ctx.SavedTensors[0];
+        return [cosine ? -(gradOutput * Sin.Apply(x)) : gradOutput * Cos.Apply(x)];
+    }
+}
