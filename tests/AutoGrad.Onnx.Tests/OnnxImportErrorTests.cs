@@ -1,0 +1,151 @@
+using AutoGrad.Onnx.Protos;
+using Google.Protobuf;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+
+namespace AutoGrad.Onnx.Tests;
+
+/// <summary>
+/// A file the importer cannot run gives InvalidDataException (malformed: truncated, wrong types, missing inputs, bad
+/// shapes) or NotSupportedException (valid ONNX the importer lacks), each naming the file or node and what was expected.
+/// </summary>
+[TestClass]
+[TestCategory("Onnx")]
+public sealed class OnnxImportErrorTests
+{
+    private static string FixturePath(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "onnx", name);
+
+    private static ModelProto Mlp() => ModelProto.Parser.ParseFrom(File.ReadAllBytes(FixturePath("mlp.onnx")));
+
+    private static Variable Input(int batch = 2) => new(Tensor.Randn(new Generator(1), batch, 12));
+
+    [TestMethod]
+    public void UnsupportedOperatorNamesOpNodeAndOpset()
+    {
+        var model = Mlp();
+        model.Graph.Node[1].OpType = "Resize";
+        var e = Assert.ThrowsExactly<NotSupportedException>(() => OnnxImporter.Load(model.ToByteArray()));
+        StringAssert.Contains(e.Message, "'Resize'");
+        StringAssert.Contains(e.Message, $"node '{model.Graph.Node[1].Name}'");
+        StringAssert.Contains(e.Message, "opset 17");
+    }
+
+    [TestMethod]
+    public void TruncatedFileNamesTheFile()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"truncated-{Environment.ProcessId}.onnx");
+        var bytes = File.ReadAllBytes(FixturePath("mlp.onnx"));
+        File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+        try
+        {
+            var e = Assert.ThrowsExactly<InvalidDataException>(() => OnnxImporter.Load(path));
+            StringAssert.Contains(e.Message, path);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [TestMethod]
+    public void MissingInputNamesNodeAndInput()
+    {
+        var model = Mlp();
+        model.Graph.Node[0].Input[1] = "no.such.weight";
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => OnnxImporter.Load(model.ToByteArray()));
+        StringAssert.Contains(e.Message, "'no.such.weight'");
+        StringAssert.Contains(e.Message, model.Graph.Node[0].Name);
+    }
+
+    [TestMethod]
+    public void InitializerOfWrongSizeIsRefused()
+    {
+        var model = Mlp();
+        model.Graph.Initializer[0].Dims[0] = 33;
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => OnnxImporter.Load(model.ToByteArray()));
+        StringAssert.Contains(e.Message, "'0.weight'");
+    }
+
+    [TestMethod]
+    public void AttributeOfWrongTypeIsRefused()
+    {
+        var model = Mlp();
+        var gemm = model.Graph.Node.First(n => n.OpType == "Gemm");
+        gemm.Attribute.First(a => a.Name == "transB").Type = AttributeProto.Types.AttributeType.Float;
+        var module = OnnxImporter.Load(model.ToByteArray());
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => module.Call(Input()));
+        StringAssert.Contains(e.Message, "'transB'");
+        StringAssert.Contains(e.Message, gemm.Name);
+    }
+
+    [TestMethod]
+    public void WeightOfBadShapeNamesTheNode()
+    {
+        var model = Mlp();
+        var weight = model.Graph.Initializer[2]; // 2.weight [16, 32] read as [32, 16]
+        (weight.Dims[0], weight.Dims[1]) = (weight.Dims[1], weight.Dims[0]);
+        var module = OnnxImporter.Load(model.ToByteArray());
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => module.Call(Input()));
+        StringAssert.Contains(e.Message, "(Gemm, opset 17)");
+    }
+
+    [TestMethod]
+    public void WrongInputShapeIsTheCallersError()
+    {
+        var module = OnnxImporter.Load(FixturePath("mlp.onnx"));
+        var e = Assert.ThrowsExactly<ArgumentException>(() => module.Call(new Variable(Tensor.Zeros(2, 11))));
+        StringAssert.Contains(e.Message, "'input'");
+    }
+
+    /// <summary>Random truncations and byte changes of real files: only the two documented exceptions, each naming its source.</summary>
+    [TestMethod]
+    public void MutatedFilesGiveOnlyDocumentedExceptions()
+    {
+        var random = new Random(19);
+        foreach (var name in new[] { "mlp.onnx", "resnet.onnx", "transformer.onnx" })
+        {
+            var original = File.ReadAllBytes(FixturePath(name));
+            var input = name switch
+            {
+                "mlp.onnx" => Tensor.Randn(new Generator(2), 2, 12),
+                "resnet.onnx" => Tensor.Randn(new Generator(2), 2, 3, 12, 12),
+                _ => Tensor.Randn(new Generator(2), 2, 6, 16),
+            };
+            for (int trial = 0; trial < 150; trial++)
+            {
+                var bytes = (byte[])original.Clone();
+                if (trial % 3 == 0)
+                {
+                    bytes = bytes[..random.Next(bytes.Length)];
+                }
+                else
+                {
+                    for (int k = random.Next(1, 4); k > 0; k--)
+                    {
+                        bytes[random.Next(bytes.Length)] = (byte)random.Next(256);
+                    }
+                }
+                try
+                {
+                    var module = OnnxImporter.Load(bytes);
+                    module.Eval();
+                    using (GradMode.NoGrad())
+                    {
+                        module.Call(input);
+                    }
+                }
+                catch (Exception e) when (e is InvalidDataException or NotSupportedException)
+                {
+                    StringAssert.Contains(e.Message, "ONNX model", $"{name} trial {trial}");
+                }
+                catch (ArgumentException e) when (e.Message.Contains("input '"))
+                {
+                    // the mutation changed the declared input shape: the caller's input no longer fits
+                }
+                catch (Exception e)
+                {
+                    Assert.Fail($"{name} trial {trial}: {e.GetType().Name}: {e.Message}\n{e.StackTrace}");
+                }
+            }
+        }
+    }
+}
