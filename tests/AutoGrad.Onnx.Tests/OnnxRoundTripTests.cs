@@ -3,7 +3,7 @@ using Microsoft.VisualStudio.TestTools.UnitTesting;
 
 namespace AutoGrad.Onnx.Tests;
 
-/// <summary>AutoGrad's own exports (opset 20) import back: same outputs, every parameter under its name with its values.</summary>
+/// <summary>AutoGrad's own exports (opset 17) import back: same outputs, every parameter under its name with its values.</summary>
 [TestClass]
 [TestCategory("Onnx")]
 public sealed class OnnxRoundTripTests
