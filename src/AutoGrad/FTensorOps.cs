@@ -66,25 +66,25 @@ public static partial class F
     // ---- comparisons -----------------------------------------------------------------------------------------------
 
     /// <summary>1 where x == y, else 0 (broadcast); a mask no gradient flows through.</summary>
-    public static Variable Eq(Variable x, Variable y) => Compare(default(EqMap), x, y, "Eq");
+    public static Variable Eq(Variable x, Variable y) => Compare(default(EqMap), x, y, OpKind.Eq);
 
     /// <summary>1 where x != y, else 0.</summary>
-    public static Variable Ne(Variable x, Variable y) => Compare(default(NeMap), x, y, "Ne");
+    public static Variable Ne(Variable x, Variable y) => Compare(default(NeMap), x, y, OpKind.Ne);
 
     /// <summary>1 where x &lt; y, else 0.</summary>
-    public static Variable Lt(Variable x, Variable y) => Compare(default(LtMap), x, y, "Lt");
+    public static Variable Lt(Variable x, Variable y) => Compare(default(LtMap), x, y, OpKind.Lt);
 
     /// <summary>1 where x &lt;= y, else 0.</summary>
-    public static Variable Le(Variable x, Variable y) => Compare(default(LeMap), x, y, "Le");
+    public static Variable Le(Variable x, Variable y) => Compare(default(LeMap), x, y, OpKind.Le);
 
     /// <summary>1 where x &gt; y, else 0.</summary>
-    public static Variable Gt(Variable x, Variable y) => Compare(default(GtMap), x, y, "Gt");
+    public static Variable Gt(Variable x, Variable y) => Compare(default(GtMap), x, y, OpKind.Gt);
 
     /// <summary>1 where x &gt;= y, else 0.</summary>
-    public static Variable Ge(Variable x, Variable y) => Compare(default(GeMap), x, y, "Ge");
+    public static Variable Ge(Variable x, Variable y) => Compare(default(GeMap), x, y, OpKind.Ge);
 
-    private static Variable Compare<TMap>(TMap map, Variable x, Variable y, string name) where TMap : struct, IBinaryMap
-        => new(TensorMath.Map(map, NotNull(x).Value, NotNull(y).Value, name));
+    private static Variable Compare<TMap>(TMap map, Variable x, Variable y, OpKind kind) where TMap : struct, IBinaryMap
+        => ComparisonFunction.Apply(map, NotNull(x), NotNull(y), kind);
 
     // ---- selection -------------------------------------------------------------------------------------------------
 
@@ -95,8 +95,20 @@ public static partial class F
         return Ops.WhereFunction.Apply(condition, NotNull(x), NotNull(y));
     }
 
+    /// <summary>
+    /// torch.where with the condition as a variable (a comparison's mask, such as <c>F.Gt(x, 0)</c>): no gradient flows
+    /// to it, and an exported graph computes it instead of baking it in.
+    /// </summary>
+    public static Variable Where(Variable condition, Variable x, Variable y)
+        => Ops.WhereFunction.Apply(NotNull(condition).Value, NotNull(x), NotNull(y), condition);
+
     /// <summary>x with <paramref name="value"/> where <paramref name="mask"/> is nonzero (broadcast to x's shape); no gradient flows to the filled entries.</summary>
-    public static Variable MaskedFill(Variable x, Tensor mask, float value)
+    public static Variable MaskedFill(Variable x, Tensor mask, float value) => Fill(x, mask, value, null);
+
+    /// <summary>MaskedFill with the mask as a variable (a comparison's result); no gradient flows to it, and an exported graph computes it.</summary>
+    public static Variable MaskedFill(Variable x, Variable mask, float value) => Fill(x, NotNull(mask).Value, value, mask);
+
+    private static Variable Fill(Variable x, Tensor mask, float value, Variable? maskSource)
     {
         NotNull(x);
         ArgumentNullException.ThrowIfNull(mask);
@@ -104,7 +116,7 @@ public static partial class F
         {
             throw new ArgumentException(CallSite.Tag($"MaskedFill: the mask's shape {Shapes.Format(mask.Shape)} does not broadcast to x's {Shapes.Format(x.Shape)}."));
         }
-        return Ops.WhereFunction.Apply(mask, new Variable(Tensor.Scalar(value)), x);
+        return Ops.WhereFunction.Apply(mask, new Variable(Tensor.Scalar(value)), x, maskSource);
     }
 
     /// <summary>out[i][j] = x[index[i][j]][j] for dim 0, and so on (torch.gather); index has x's rank and no larger sizes off dim.</summary>

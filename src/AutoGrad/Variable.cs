@@ -123,6 +123,18 @@ public partial class Variable
 
     internal Function? GradFn { get; }
 
+    /// <summary>
+    /// The op that computed this leaf from values of a graph without a derivative (a comparison's mask): no gradient
+    /// flows through it, but an exporter follows it, so the mask is computed in the exported graph instead of baked in.
+    /// </summary>
+    internal Function? Origin { get; private init; }
+
+    /// <summary>The op that computed this variable, differentiable or not (null for a leaf the user made): what exporters and graph dumps walk.</summary>
+    internal Function? Producer => GradFn ?? Origin;
+
+    /// <summary>A leaf that a non-differentiable op made from <paramref name="origin"/>'s inputs.</summary>
+    internal static Variable FromNonDifferentiable(Tensor value, Function origin) => new(value) { Origin = origin };
+
     /// <summary>The shape of <see cref="Value"/>.</summary>
     public ReadOnlySpan<int> Shape => Value.Shape;
 

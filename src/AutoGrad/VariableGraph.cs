@@ -29,7 +29,7 @@ public partial class Variable
                 continue;
             }
             dot.Append(CultureInfo.InvariantCulture, $"  {Id(v)} [shape=box, label=\"{Label(v)}\"{(ReferenceEquals(v, this) ? ", style=bold" : "")}];\n");
-            if (v.GradFn is not { } fn)
+            if (v.Producer is not { } fn)
             {
                 continue;
             }

@@ -42,7 +42,7 @@ internal static class BatchTwins
         while (stack.Count > 0)
         {
             var v = stack.Pop();
-            if (!visited.Add(v) || v.GradFn is not { } fn)
+            if (!visited.Add(v) || v.Producer is not { } fn)
             {
                 continue;
             }

@@ -36,7 +36,7 @@ internal sealed class GraphBuilder(Module model, Variable input, IReadOnlyDictio
         _names[input] = "input";
         foreach (var v in TopologicalOrder(output))
         {
-            if (v.GradFn is not { } fn)
+            if (v.Producer is not { } fn)
             {
                 NameLeaf(v);
                 continue;
@@ -143,7 +143,7 @@ internal sealed class GraphBuilder(Module model, Variable input, IReadOnlyDictio
                 continue;
             }
             stack.Push((v, true));
-            if (v.GradFn is { } fn)
+            if (v.Producer is { } fn)
             {
                 for (int i = fn.Inputs.Length - 1; i >= 0; i--)
                 {

@@ -17,7 +17,7 @@ internal static class OpEmitter
         "Exp", "Log", "Pow", "Sqrt", "Abs", "Clamp", "Relu", "LeakyRelu", "Tanh", "Sigmoid", "Gelu", "Elu", "Softplus",
         "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "BatchNorm (evaluation mode)", "LayerNorm", "GroupNorm",
         "Dropout (evaluation mode: not recorded)", "Softmax", "LogSoftmax", "Reshape", "Permute", "Sum", "Max", "Min",
-        "Slice", "IndexSelect", "Embedding", "Concat", "Gather", "ScatterAdd", "Where", "Cumsum", "ReverseCumsum", "ExpandTo", "BackwardHook (identity)",
+        "Slice", "IndexSelect", "Embedding", "Concat", "Gather", "ScatterAdd", "Where", "Eq", "Ne", "Lt", "Le", "Gt", "Ge", "Cumsum", "ReverseCumsum", "ExpandTo", "BackwardHook (identity)",
     ];
 
     public static void Emit(GraphBuilder b, Function fn, Variable output)
@@ -120,8 +120,24 @@ internal static class OpEmitter
                 b.Node("ScatterElements", y, [x[0], IndexConstant(b, s), Leading(b, x[1], fn.Inputs[1].Shape, s.IndexShape)], Int("axis", s.Axis), String("reduction", "add"));
                 break;
             case (OpKind.Where, WhereSettings s):
-                b.Node("Where", y, [b.BoolConstant(s.Condition), x[0], x[1]]);
+                b.Node("Where", y, [x.Length == 3 ? Cast(b, x[2], Protos.TensorProto.Types.DataType.Bool) : b.BoolConstant(s.Condition), x[0], x[1]]);
                 break;
+            case (OpKind.Eq or OpKind.Lt or OpKind.Le or OpKind.Gt or OpKind.Ge, _):
+            {
+                // ONNX compares into bools; AutoGrad's masks are floats of 1 and 0
+                string mask = b.Fresh("mask");
+                b.Node(fn.Kind switch { OpKind.Eq => "Equal", OpKind.Lt => "Less", OpKind.Le => "LessOrEqual", OpKind.Gt => "Greater", _ => "GreaterOrEqual" }, mask, x);
+                b.Node("Cast", y, [mask], Int("to", (long)Protos.TensorProto.Types.DataType.Float));
+                break;
+            }
+            case (OpKind.Ne, _):
+            {
+                string equal = b.Fresh("mask"), different = b.Fresh("mask");
+                b.Node("Equal", equal, x);
+                b.Node("Not", different, [equal]);
+                b.Node("Cast", y, [different], Int("to", (long)Protos.TensorProto.Types.DataType.Float));
+                break;
+            }
             case (OpKind.Cumsum or OpKind.ReverseCumsum, AxisSettings s):
                 b.Node("CumSum", y, [x[0], b.Int64Constant([s.Axis], [])], Int("reverse", fn.Kind == OpKind.ReverseCumsum ? 1 : 0));
                 break;
@@ -198,7 +214,9 @@ internal static class OpEmitter
     /// </summary>
     private static void RequireBatchFree(GraphBuilder b, Function fn, string y)
     {
-        if (b.Twin(fn) is not { } twin || fn.Kind is OpKind.Reshape or OpKind.ExpandTo || (fn.Kind == OpKind.Embedding && fn.Inputs.Length == 2))
+        // an embedding or a where that reads its indices or condition from the graph has no constant of the batch's size
+        bool readsFromGraph = fn.Kind == OpKind.Embedding && fn.Inputs.Length == 2 || fn.Kind == OpKind.Where && fn.Inputs.Length == 3;
+        if (b.Twin(fn) is not { } twin || fn.Kind is OpKind.Reshape or OpKind.ExpandTo || readsFromGraph)
         {
             return;
         }
@@ -307,13 +325,18 @@ internal static class OpEmitter
         }
         if (kind == OpKind.Embedding && x.Length == 2)
         {
-            string indices = b.Fresh("indices");
-            b.Node("Cast", indices, [x[1]], Int("to", (long)Protos.TensorProto.Types.DataType.Int64));
-            b.Node("Gather", y, [x[0], indices], Int("axis", 0));
+            b.Node("Gather", y, [x[0], Cast(b, x[1], Protos.TensorProto.Types.DataType.Int64)], Int("axis", 0));
             return;
         }
         int[] shape = kind == OpKind.Embedding ? output.Shape[..^1].ToArray() : [s.Indices.Length];
         b.Node("Gather", y, [x[0], b.Int64Constant(s.Indices.Select(i => (long)i).ToArray(), shape)], Int("axis", s.Axis));
+    }
+
+    private static string Cast(GraphBuilder b, string x, Protos.TensorProto.Types.DataType type)
+    {
+        string cast = b.Fresh("cast");
+        b.Node("Cast", cast, [x], Int("to", (long)type));
+        return cast;
     }
 
     private static string IndexConstant(GraphBuilder b, IndexSettings s) => b.Int64Constant(s.Index.Select(i => (long)i).ToArray(), s.IndexShape);

@@ -173,6 +173,20 @@ internal abstract class Function
     /// <inheritdoc cref="Record(Tensor, Variable)"/>
     protected Variable Record(Tensor result, Variable[] inputs) => RecordCore(result, inputs);
 
+    /// <summary>
+    /// The result of an op without a derivative (a comparison): a leaf that needs no gradient, which remembers this
+    /// node and its inputs when they come from a graph being recorded, so that an exporter can follow it.
+    /// </summary>
+    protected Variable RecordNonDifferentiable(Tensor result, params Variable[] inputs)
+    {
+        if (!GradMode.IsEnabled || !inputs.Any(i => i.RequiresGrad || i.Origin is not null))
+        {
+            return new Variable(result);
+        }
+        Inputs = inputs;
+        return Variable.FromNonDifferentiable(result, this);
+    }
+
     private Variable RecordCore(Tensor result, Variable[] inputs)
     {
         if (AnomalyMode.IsEnabled)

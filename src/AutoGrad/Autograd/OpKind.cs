@@ -64,6 +64,14 @@ internal enum OpKind
     Gather,
     ScatterAdd,
     Where,
+
+    // comparisons: masks of 1 and 0, recorded without a derivative (an exporter follows them)
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
     Cumsum,
     ReverseCumsum,
 

@@ -16,7 +16,11 @@ internal sealed class WhereFunction : Function
     private Tensor _condition = Tensor.Scalar(0f);
     private Tensor? _unbroadcast; // a copy of a condition smaller than the result (a causal mask), for an exporter that broadcasts
 
-    public static Variable Apply(Tensor condition, Variable x, Variable y)
+    /// <summary>
+    /// <paramref name="conditionSource"/>, when given, is the variable the condition came from (a comparison's mask):
+    /// recorded as a third input that gets no gradient, so an exporter computes the condition instead of baking it in.
+    /// </summary>
+    public static Variable Apply(Tensor condition, Variable x, Variable y, Variable? conditionSource = null)
     {
         var shape = Shapes.Broadcast(Shapes.Broadcast(condition.Shape, x.Shape, "Where"), y.Shape, "Where");
         // the condition is kept for backward, so it is always this node's own copy (the caller may change theirs)
@@ -24,7 +28,8 @@ internal sealed class WhereFunction : Function
         var result = Tensor.EmptyOwned((int[])shape.Clone());
         Selection.Where(c.AsReadOnlySpan(), BroadcastTo(x.Value, shape).AsReadOnlySpan(), BroadcastTo(y.Value, shape).AsReadOnlySpan(), result.AsSpan());
         var unbroadcast = condition.Shape.SequenceEqual(shape) ? null : condition.Clone();
-        return new WhereFunction { _condition = c, _unbroadcast = unbroadcast }.Record(result, x, y);
+        var node = new WhereFunction { _condition = c, _unbroadcast = unbroadcast };
+        return conditionSource is null ? node.Record(result, x, y) : node.Record(result, [x, y, conditionSource]);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)

@@ -33,6 +33,21 @@ public sealed class TensorOpsParityTests
     }
 
     [TestMethod]
+    public void AComparisonIsALeafWithoutGradient_AndWhereOfItGradsLikeWhereOfItsTensor()
+    {
+        var x = new Variable(Tensor.FromArray([-1f, 2f, -3f, 4f], 2, 2), requiresGrad: true);
+        var mask = F.Gt(x, new Variable(Tensor.Scalar(0f)));
+        Assert.IsTrue(mask.IsLeaf);
+        Assert.IsFalse(mask.RequiresGrad);
+        F.Sum(F.Where(mask, x * 2f, x * 3f) + F.MaskedFill(x, mask, 0f)).Backward();
+        var viaVariable = x.Grad!.ToArray();
+        x.ZeroGrad();
+        F.Sum(F.Where(mask.Value, x * 2f, x * 3f) + F.MaskedFill(x, mask.Value, 0f)).Backward();
+        CollectionAssert.AreEqual(x.Grad!.ToArray(), viaVariable);
+        CollectionAssert.AreEqual(new[] { 4f, 2f, 4f, 2f }, viaVariable);
+    }
+
+    [TestMethod]
     public void BadIndicesAreRefusedWithTheOpAndShapes()
     {
         var x = new Variable(Tensor.Zeros(2, 3), requiresGrad: true);
