@@ -14,10 +14,11 @@ public static partial class F
     /// </summary>
     public static Variable ScaledDotProductAttention(Variable query, Variable key, Variable value, Tensor? attnMask = null, float dropoutP = 0f,
         bool isCausal = false, Generator? generator = null)
-        => Attention(query, key, value, attnMask, dropoutP, isCausal, generator).Output;
+        => Attention(query, key, value, attnMask, dropoutP, isCausal, generator, needWeights: false).Output;
 
-    private static (Variable Output, Variable Weights) Attention(Variable query, Variable key, Variable value, Tensor? attnMask, float dropoutP, bool isCausal,
-        Generator? generator)
+    // Without a mask or dropout, and when the weights are not asked for, one fused node (Ops/Attention.cs); else the composite.
+    private static (Variable Output, Variable? Weights) Attention(Variable query, Variable key, Variable value, Tensor? attnMask, float dropoutP, bool isCausal,
+        Generator? generator, bool needWeights)
     {
         NotNull(query);
         NotNull(key);
@@ -27,19 +28,28 @@ public static partial class F
             throw new ArgumentException(CallSite.Tag(
                 $"ScaledDotProductAttention: needs q [..., L, E], k [..., S, E], v [..., S, Ev]; got {Shapes.Format(query.Shape)}, {Shapes.Format(key.Shape)}, {Shapes.Format(value.Shape)}."));
         }
-        int l = query.Shape[^2], s = key.Shape[^2];
+        if (attnMask is null && dropoutP <= 0 && !needWeights && query.Shape[..^2].SequenceEqual(key.Shape[..^2]) && key.Shape[..^2].SequenceEqual(value.Shape[..^2]))
+        {
+            return (Ops.ScaledDotProductAttentionFunction.Apply(query, key, value, isCausal), null);
+        }
+        var weights = AttentionWeights(query, key, isCausal, attnMask);
+        var dropped = dropoutP > 0 ? Dropout(weights, dropoutP, training: true, generator) : weights;
+        return (MatMul(dropped, value), weights);
+    }
+
+    /// <summary>softmax(q k^T / sqrt(E) + mask), the causal positions removed: the composite the fused node's double backward recomputes.</summary>
+    internal static Variable AttentionWeights(Variable query, Variable key, bool isCausal, Tensor? attnMask = null)
+    {
         var scores = Div(MatMul(query, Transpose(key, -2, -1)), MathF.Sqrt(query.Shape[^1]));
         if (isCausal)
         {
-            scores = MaskedFill(scores, Tensor.Ones(l, s).Triu(1), float.NegativeInfinity);
+            scores = MaskedFill(scores, Tensor.Ones(query.Shape[^2], key.Shape[^2]).Triu(1), float.NegativeInfinity);
         }
         if (attnMask is not null)
         {
             scores = Add(scores, new Variable(attnMask));
         }
-        var weights = Softmax(scores, -1);
-        var dropped = dropoutP > 0 ? Dropout(weights, dropoutP, training: true, generator) : weights;
-        return (MatMul(dropped, value), weights);
+        return Softmax(scores, -1);
     }
 
     /// <summary>
@@ -104,13 +114,13 @@ public static partial class F
             }
             mask = mask is null ? padding : TensorMath.Add(mask, padding);
         }
-        var (attended, weights) = Attention(q, k, v, mask, dropoutP, isCausal: false, generator);
+        var (attended, weights) = Attention(q, k, v, mask, dropoutP, isCausal: false, generator, needWeights);
         var merged = Reshape(Transpose(attended, 0, 1), l * n, e);
         var output = Reshape(Linear(merged, outProjWeight, outProjBias), l, n, e);
         if (batchFirst)
         {
             output = Transpose(output, 0, 1);
         }
-        return (output, needWeights ? Mean(Reshape(weights, n, numHeads, l, s), 1) : null);
+        return (output, needWeights ? Mean(Reshape(weights!, n, numHeads, l, s), 1) : null);
     }
 }

@@ -83,6 +83,66 @@ internal static class SoftmaxKernel
         }
     }
 
+    /// <summary>
+    /// The input gradient from the forward's result y and the output's gradient g, along the same [outer, size, inner]
+    /// view: softmax y (g - sum(g y)), log-softmax g - exp(y) sum(g), the sums over the softmax dim.
+    /// </summary>
+    public static void Backward(ReadOnlySpan<float> y, ReadOnlySpan<float> grad, int outer, int size, int inner, Span<float> destination, bool log)
+    {
+        if (size == 0 || outer == 0 || inner == 0)
+        {
+            return;
+        }
+        float[] rented = Buffers.BufferPool.RentFloats(log ? size * inner + inner : inner);
+        try
+        {
+            var total = rented.AsSpan(0, inner);
+            var exp = log ? rented.AsSpan(inner, size * inner) : default;
+            for (int o = 0; o < outer; o++)
+            {
+                var yb = y.Slice(o * size * inner, size * inner);
+                var gb = grad.Slice(o * size * inner, size * inner);
+                var db = destination.Slice(o * size * inner, size * inner);
+                total.Clear();
+                for (int r = 0; r < size; r++)
+                {
+                    var g = gb.Slice(r * inner, inner);
+                    if (log)
+                    {
+                        TensorPrimitives.Add(total, g, total);
+                    }
+                    else
+                    {
+                        TensorPrimitives.MultiplyAdd(g, yb.Slice(r * inner, inner), total, total);
+                    }
+                }
+                if (log)
+                {
+                    TensorPrimitives.Exp(yb, exp);
+                }
+                for (int r = 0; r < size; r++)
+                {
+                    var d = db.Slice(r * inner, inner);
+                    if (log)
+                    {
+                        // g - exp(y) * total
+                        TensorPrimitives.Multiply(exp.Slice(r * inner, inner), total, d);
+                        TensorPrimitives.Subtract(gb.Slice(r * inner, inner), d, d);
+                    }
+                    else
+                    {
+                        TensorPrimitives.Subtract(gb.Slice(r * inner, inner), total, d);
+                        TensorPrimitives.Multiply(d, yb.Slice(r * inner, inner), d);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Buffers.BufferPool.ReturnFloats(rented);
+        }
+    }
+
     /// <summary>One contiguous slice: softmax = exp(x - max) / sum, log-softmax = x - max - log(sum).</summary>
     public static void Row(ReadOnlySpan<float> x, Span<float> destination, bool log)
     {

@@ -25,20 +25,12 @@ internal sealed class SoftmaxFunction : Function
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
     {
-        var y = _result!;
-        if (_log)
-        {
-            // self: grad - exp(result) * sum(grad, dim)
-            var total = TensorMath.Sum(grad, [_dim], keepDim: true);
-            var probabilities = TensorMath.Unary(y, static (s, d) => System.Numerics.Tensors.TensorPrimitives.Exp(s, d));
-            inputGrads[0] = TensorMath.Subtract(grad, TensorMath.Multiply(probabilities, total));
-        }
-        else
-        {
-            // self: result * (grad - sum(grad * result, dim))
-            var dot = TensorMath.Sum(TensorMath.Multiply(grad, y), [_dim], keepDim: true);
-            inputGrads[0] = TensorMath.Multiply(y, TensorMath.Subtract(grad, dot));
-        }
+        // self: result * (grad - sum(grad * result, dim)); log-softmax: grad - exp(result) * sum(grad, dim)
+        // (one kernel pass: the composite left three full-size temporaries per call to the garbage collector)
+        var (outer, size, inner) = SelectFunction.Split(_result!.Shape, _dim);
+        var dx = Tensor.EmptyOwned((int[])_result.ShapeArray.Clone());
+        Kernels.SoftmaxKernel.Backward(_result.AsReadOnlySpan(), grad.AsReadOnlySpan(), outer, size, inner, dx.AsSpan(), _log);
+        inputGrads[0] = dx;
     }
 
     internal override void BackwardGraph(Variable grad, Variable?[] inputGrads)

@@ -65,6 +65,50 @@ public sealed class BufferRecyclingTests
         Assert.AreEqual(before.LiveTensorBuffers, after.LiveTensorBuffers, $"no buffer stays out: {before} -> {after}");
     }
 
+    /// <summary>48 tanh layers over one [rows, width] input: as many same-sized activations alive at the end of a forward.</summary>
+    private sealed class DeepChain : Module
+    {
+        public Parameter Scale { get; }
+
+        public DeepChain() => Scale = RegisterParameter("scale", new Parameter(Tensor.Ones(64)));
+
+        public override Variable Forward(Variable input)
+        {
+            var x = input * Scale;
+            for (int i = 0; i < 48; i++)
+            {
+                x = F.Tanh(x);
+            }
+            return x;
+        }
+    }
+
+    [TestMethod]
+    public void MoreSameSizedBuffersThanTheClassCap_AreAllServedFromThePoolAfterWarmUp()
+    {
+        // A transformer holds dozens of equal activations at once; the pool keeps as many as were in use together.
+        var model = new DeepChain();
+        var optimizer = new Sgd(model.Parameters(), 0.01f);
+        var input = Tensor.Randn(new Generator(4), 8, 64);
+        void ChainStep()
+        {
+            optimizer.ZeroGrad(setToNull: false);
+            F.Mean(model.Call(input)).Backward();
+            optimizer.Step();
+        }
+        ChainStep();
+        ChainStep();
+        var before = Collected();
+        for (int i = 0; i < 10; i++)
+        {
+            ChainStep();
+        }
+        var after = Collected();
+        long misses = (after.Rents - before.Rents) - (after.Reuses - before.Reuses);
+        Assert.IsTrue(after.Rents - before.Rents > 10 * 48, $"the steps should rent their buffers: {before} -> {after}");
+        Assert.IsTrue(misses <= 10, $"{misses} rents missed the pool in 10 steps: {before} -> {after}");
+    }
+
     [TestMethod]
     public void TrainingStep_AllocatesOnlySmallObjects()
     {

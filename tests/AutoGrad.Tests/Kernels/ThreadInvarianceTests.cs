@@ -61,6 +61,33 @@ public sealed class ThreadInvarianceTests
 
     [TestMethod]
     [TestCategory("Determinism")]
+    [DataRow(2 * Map.Chunk)] // two whole chunks
+    [DataRow(3 * Map.Chunk + 13)] // a short last chunk with the scalar tail
+    public void LongMapsGiveTheSameBitsWithOneAndTwoThreads(int length)
+    {
+        var x = KernelTestData.Values(length, 7);
+        var y = KernelTestData.Values(length, 8);
+        float[][] Run()
+        {
+            var unary = new float[length];
+            var binary = new float[length];
+            Map.Apply(default(GeluTanhMap), x, unary);
+            Map.Apply(default(GeluTanhBackwardMap), x, y, binary);
+            return [unary, binary];
+        }
+        var one = WithThreads(1, Run);
+        var two = WithThreads(2, Run);
+        AssertSameBits(one[0], two[0], "unary");
+        AssertSameBits(one[1], two[1], "binary");
+        for (int i = 0; i < length; i += 997)
+        {
+            Assert.IsTrue(KernelTestData.SameFloat(default(GeluTanhMap).Invoke(x[i]), two[0][i]) || Math.Abs(default(GeluTanhMap).Invoke(x[i]) - two[0][i]) <= 1e-6f * (1 + Math.Abs(two[0][i])),
+                $"element {i} agrees with the scalar form");
+        }
+    }
+
+    [TestMethod]
+    [TestCategory("Determinism")]
     [DataRow(2, 2, 0)] // the one-pass 2x2 backward
     [DataRow(3, 2, 1)] // overlapping windows: the general scatter
     public void MaxPoolingGivesTheSameBitsWithOneAndTwoThreads(int kernel, int stride, int padding)

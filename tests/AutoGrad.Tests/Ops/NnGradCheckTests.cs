@@ -46,6 +46,10 @@ public sealed class NnGradCheckTests
         ["avg_pool2d/3x3_s2_p1"] = new(a => F.AvgPool2d(a[0], 3, 2, 1), g => [N(g, 2, 2, 5, 5)]),
         ["avg_pool2d/non_square"] = new(a => F.AvgPool2d(a[0], (2, 3), (1, 2), (1, 1)), g => [N(g, 2, 1, 4, 7)]),
         ["flatten"] = new(a => F.Flatten(a[0]) * a[1], g => [N(g, 2, 3, 2, 2), N(g, 2, 12)]),
+        // the fused attention node (no mask, no dropout): plain, causal with more keys than queries, and 4-D heads
+        ["sdpa/fused"] = new(a => F.ScaledDotProductAttention(a[0], a[1], a[2]), g => [N(g, 2, 3, 4), N(g, 2, 5, 4), N(g, 2, 5, 3)]),
+        ["sdpa/fused_causal"] = new(a => F.ScaledDotProductAttention(a[0], a[1], a[2], isCausal: true), g => [N(g, 2, 4, 3), N(g, 2, 5, 3), N(g, 2, 5, 2)]),
+        ["sdpa/fused_heads"] = new(a => F.ScaledDotProductAttention(a[0], a[1], a[2], isCausal: true), g => [N(g, 2, 2, 3, 4), N(g, 2, 2, 3, 4), N(g, 2, 2, 3, 4)]),
         ["softmax/last"] = new(a => F.Softmax(a[0], -1), g => [N(g, 3, 5)]),
         ["softmax/middle"] = new(a => F.Softmax(a[0], 1), g => [N(g, 2, 4, 3)]),
         ["log_softmax/last"] = new(a => F.LogSoftmax(a[0], -1), g => [N(g, 3, 5)]),
