@@ -16,7 +16,7 @@ internal static class OpEmitter
         "Linear", "MatMul", "Add", "Sub", "Mul", "Div", "Neg", "AddScalar", "RSubScalar", "MulScalar", "DivScalar", "RDivScalar",
         "Exp", "Log", "Pow", "Sqrt", "Abs", "Clamp", "Relu", "LeakyRelu", "Tanh", "Sigmoid", "Gelu", "Elu", "Softplus",
         "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "BatchNorm (evaluation mode)", "LayerNorm", "GroupNorm",
-        "Dropout (evaluation mode: not recorded)", "Softmax", "LogSoftmax", "Reshape", "Permute", "Sum", "Max", "Min",
+        "Dropout (evaluation mode: not recorded)", "Softmax", "LogSoftmax", "ScaledDotProductAttention", "Reshape", "Permute", "Sum", "Max", "Min",
         "Slice", "IndexSelect", "Embedding", "Concat", "Gather", "ScatterAdd", "Where", "Eq", "Ne", "Lt", "Le", "Gt", "Ge", "Cumsum", "ReverseCumsum", "ExpandTo", "BackwardHook (identity)",
     ];
 
@@ -91,6 +91,9 @@ internal static class OpEmitter
                 break;
             case (OpKind.Softmax or OpKind.LogSoftmax, AxisSettings s):
                 b.Node(fn.Kind.ToString(), y, x, Int("axis", s.Axis));
+                break;
+            case (OpKind.ScaledDotProductAttention, AttentionSettings s):
+                EmitAttention(b, s, fn, x, y);
                 break;
             case (OpKind.Reshape, ReshapeSettings s):
                 EmitReshape(b, s, (ReshapeSettings?)b.Twin(fn)?.Settings, x[0], y, fn);
@@ -271,6 +274,30 @@ internal static class OpEmitter
         b.Node("Slice", sliced, [x, b.Int64Constant(new long[target.Length]), b.Int64Constant(target.Select(t => (long)t).ToArray()),
             b.Int64Constant(Enumerable.Range(0, target.Length).Select(d => (long)d).ToArray())]);
         return sliced;
+    }
+
+    // softmax(q k^T / sqrt(E) [masked above the diagonal]) v, as MatMul, Mul, Where, Softmax, MatMul (the fused node's
+    // composite; the mask is [L, S] and broadcasts over the batch dims).
+    private static void EmitAttention(GraphBuilder b, AttentionSettings s, Function fn, string[] x, string y)
+    {
+        int rank = fn.Inputs[0].Rank, l = fn.Inputs[0].Shape[^2], e = fn.Inputs[0].Shape[^1], keys = fn.Inputs[1].Shape[^2];
+        string keysT = b.Fresh("keysT"), scores = b.Fresh("scores"), scaled = b.Fresh("scaled"), weights = b.Fresh("weights");
+        b.Node("Transpose", keysT, [x[1]], Ints("perm", [.. Enumerable.Range(0, rank - 2), rank - 1, rank - 2]));
+        b.Node("MatMul", scores, [x[0], keysT]);
+        b.Node("Mul", scaled, [scores, b.Constant(Tensor.Scalar(1f / MathF.Sqrt(e)))]);
+        if (s.Causal)
+        {
+            var allowed = Tensor.Zeros(l, keys);
+            for (int i = 0; i < l; i++)
+            {
+                allowed.AsSpan().Slice(i * keys, Math.Min(i + 1, keys)).Fill(1f);
+            }
+            string masked = b.Fresh("masked");
+            b.Node("Where", masked, [b.BoolConstant(allowed), scaled, b.Constant(Tensor.Scalar(float.NegativeInfinity))]);
+            scaled = masked;
+        }
+        b.Node("Softmax", weights, [scaled], Int("axis", -1));
+        b.Node("MatMul", y, [weights, x[2]]);
     }
 
     // GELU as its formula (opset 17 has no Gelu op): x/2 (1 + erf(x / sqrt 2)), or x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).

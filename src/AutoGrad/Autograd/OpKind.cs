@@ -50,6 +50,7 @@ internal enum OpKind
     Dropout,
     Softmax,
     LogSoftmax,
+    ScaledDotProductAttention,
 
     // shapes, reductions, indexing
     Reshape,

@@ -91,6 +91,9 @@ internal sealed record AxisSettings(int Axis) : OpSettings;
 /// <summary>Gather or ScatterAdd along Axis with an index of the given shape (whole numbers; row-major).</summary>
 internal sealed record IndexSettings(int Axis, int[] Index, int[] IndexShape) : OpSettings;
 
+/// <summary>Fused scaled dot-product attention, causal (a query attends to keys up to its own position) or not.</summary>
+internal sealed record AttentionSettings(bool Causal) : OpSettings;
+
 /// <summary>A reshape from one shape to another.</summary>
 internal sealed record ReshapeSettings(int[] InputShape, int[] Shape) : OpSettings;
 

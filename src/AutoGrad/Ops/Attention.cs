@@ -14,6 +14,10 @@ internal sealed class ScaledDotProductAttentionFunction : Function
     private Tensor? _q, _k, _v, _weights;
     private bool _causal;
 
+    internal override OpKind Kind => OpKind.ScaledDotProductAttention;
+
+    internal override OpSettings Settings => new AttentionSettings(_causal);
+
     /// <summary>Shapes are validated by the caller (batch dims equal, last dims aligned).</summary>
     public static Variable Apply(Variable query, Variable key, Variable value, bool causal)
     {
