@@ -148,4 +148,47 @@ public sealed class OnnxImportErrorTests
             }
         }
     }
+
+    /// <summary>A one-node opset-17 graph whose inputs are float tensors of unknown shape (a test's own model).</summary>
+    private static OnnxModule OneNode(NodeProto node)
+    {
+        var graph = new GraphProto { Name = "one-node" };
+        graph.Node.Add(node);
+        foreach (var input in node.Input)
+        {
+            graph.Input.Add(new ValueInfoProto { Name = input, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1 } } });
+        }
+        graph.Output.Add(new ValueInfoProto { Name = node.Output[0] });
+        var model = new ModelProto { IrVersion = 8, Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Version = 17 });
+        return OnnxImporter.Load(model.ToByteArray());
+    }
+
+    /// <summary>Found by the fuzz target (FuzzTargets.LoadAndRunOnnx): a float Range of delta 0 asked for int.MaxValue elements (OutOfMemoryException).</summary>
+    [TestMethod]
+    public void RangeWithoutFiniteLengthIsRefused()
+    {
+        var node = new NodeProto { Name = "r", OpType = "Range", Input = { "start", "limit", "delta" }, Output = { "y" } };
+        var module = OneNode(node);
+        Variable Scalar(float v) => new(Tensor.Scalar(v));
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => module.Run(Scalar(0), Scalar(5), Scalar(0)));
+        StringAssert.Contains(e.Message, "delta is 0");
+        e = Assert.ThrowsExactly<InvalidDataException>(() => module.Run(Scalar(0), Scalar(3e9f), Scalar(1)));
+        StringAssert.Contains(e.Message, "elements; at most 2147483647 fit");
+        e = Assert.ThrowsExactly<InvalidDataException>(() => module.Run(new Variable(Tensor.Zeros(0)), Scalar(5), Scalar(1)));
+        StringAssert.Contains(e.Message, "must be scalars");
+        Assert.AreEqual(3, module.Run(Scalar(0), Scalar(3), Scalar(1))[0].Value.Length);
+    }
+
+    /// <summary>Sizes are 64-bit in the file and int in AutoGrad: one beyond 32 bits was an OverflowException (review of the checked casts).</summary>
+    [TestMethod]
+    public void SizeBeyond32BitsIsRefused()
+    {
+        var node = new NodeProto { Name = "d2s", OpType = "DepthToSpace", Input = { "x" }, Output = { "y" } };
+        node.Attribute.Add(new AttributeProto { Name = "blocksize", Type = AttributeProto.Types.AttributeType.Int, I = 1L << 40 });
+        var module = OneNode(node);
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => module.Call(new Variable(Tensor.Zeros(1, 4, 2, 2))));
+        StringAssert.Contains(e.Message, "node 'd2s' (DepthToSpace, opset 17)");
+        StringAssert.Contains(e.Message, "does not fit in 32 bits");
+    }
 }
