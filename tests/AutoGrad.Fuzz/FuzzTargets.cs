@@ -2,6 +2,8 @@ using System.Text;
 using AutoGrad.Data;
 using AutoGrad.IO;
 using AutoGrad.Nn;
+using AutoGrad.Onnx;
+using AutoGrad.Onnx.Protos;
 using AutoGrad.Optim;
 
 namespace AutoGrad.Fuzz;
@@ -10,17 +12,36 @@ namespace AutoGrad.Fuzz;
 /// One fuzz target per reader, shared by the coverage-guided fuzzer (Program.cs, under libFuzzer) and the test suite
 /// (which replays the committed corpus). Each target writes the input to a file, reads it, and fails (throws
 /// <see cref="FuzzFailure"/>) when a promise of the README's error table is broken: an exception other than
-/// <see cref="InvalidDataException"/>, a message that does not name the file, more bytes allocated than
-/// <see cref="Target.BytesPerInputByte"/> times the input plus 1 MiB, or (for training checkpoints) a failed load
-/// that changed the model, the optimizer, the schedule or a generator.
+/// <see cref="InvalidDataException"/> (or, for ONNX, <see cref="NotSupportedException"/>), a message that does not
+/// name the file, more bytes allocated than <see cref="Target.BytesPerInputByte"/> times the input plus 1 MiB, or (for
+/// training checkpoints) a failed load that changed the model, the optimizer, the schedule or a generator. The ONNX
+/// target also runs the loaded graph once (see <see cref="LoadAndRunOnnx"/>).
 /// </summary>
 public static class FuzzTargets
 {
     /// <summary>The readers, by target name.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["safetensors", "npy", "idx", "idx-gz", "csv", "cifar10", "checkpoint"];
+    public static IReadOnlyList<string> Names { get; } = ["safetensors", "npy", "idx", "idx-gz", "csv", "cifar10", "checkpoint", "onnx"];
 
-    /// <summary>A reader under test: its file extension, allocation budget and the read itself.</summary>
-    public sealed record Target(string Name, string Extension, long BytesPerInputByte, Action<string> Read);
+    /// <summary>
+    /// A reader under test: its file extension, allocation budget and the read itself; <paramref name="MayBeUnsupported"/>
+    /// allows <see cref="NotSupportedException"/> (a valid file using what the reader lacks) besides InvalidDataException.
+    /// </summary>
+    public sealed record Target(string Name, string Extension, long BytesPerInputByte, Action<string> Read, bool MayBeUnsupported = false);
+
+    /// <summary>
+    /// Bytes the current thread allocated outside the read itself (the ONNX target's forward pass, whose size the
+    /// graph decides, not the file's length): left out of the allocation budget. Read and reset by <see cref="TakeUnbudgeted"/>.
+    /// </summary>
+    [ThreadStatic]
+    private static long t_unbudgeted;
+
+    /// <summary>Returns the bytes allocated outside the budget since the last call, and starts counting again.</summary>
+    public static long TakeUnbudgeted()
+    {
+        long bytes = t_unbudgeted;
+        t_unbudgeted = 0;
+        return bytes;
+    }
 
     /// <summary>The target <paramref name="name"/>, whose inputs are written into <paramref name="folder"/>.</summary>
     public static Action<ReadOnlySpan<byte>> Create(string name, string folder)
@@ -42,6 +63,7 @@ public static class FuzzTargets
         "csv" => new(name, ".csv", 64, p => Csv.ReadClassification(p)),
         "cifar10" => new(name, ".bin", 8, p => Cifar10.ReadBatch(p)),
         "checkpoint" => new(name, ".safetensors", 48, new CheckpointTarget().Load),
+        "onnx" => new(name, ".onnx", 64, LoadAndRunOnnx, MayBeUnsupported: true),
         _ => throw new ArgumentException($"unknown fuzz target '{name}'; targets are {string.Join(", ", Names)}."),
     };
 
@@ -51,6 +73,7 @@ public static class FuzzTargets
         {
             file.Write(data);
         }
+        TakeUnbudgeted();
         long before = GC.GetAllocatedBytesForCurrentThread();
         try
         {
@@ -59,19 +82,75 @@ public static class FuzzTargets
         catch (InvalidDataException e) when (e.Message.Contains(path, StringComparison.Ordinal))
         {
         }
+        catch (NotSupportedException e) when (target.MayBeUnsupported && e.Message.Contains(path, StringComparison.Ordinal))
+        {
+        }
         catch (FuzzFailure)
         {
             throw;
         }
         catch (Exception e)
         {
-            throw new FuzzFailure($"{target.Name}: {e.GetType().Name} (only InvalidDataException naming the file is allowed): {e.Message}", e);
+            string allowed = target.MayBeUnsupported ? "InvalidDataException or NotSupportedException" : "InvalidDataException";
+            throw new FuzzFailure($"{target.Name}: {e.GetType().Name} (only {allowed} naming the file is allowed): {e.Message}", e);
         }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        long allowed = target.BytesPerInputByte * data.Length + (1 << 20);
-        if (allocated > allowed)
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before - TakeUnbudgeted();
+        long budget = target.BytesPerInputByte * data.Length + (1 << 20);
+        if (allocated > budget)
         {
-            throw new FuzzFailure($"{target.Name}: allocated {allocated} bytes for a {data.Length}-byte input (allowed {allowed}).");
+            throw new FuzzFailure($"{target.Name}: allocated {allocated} bytes for a {data.Length}-byte input (allowed {budget}).");
+        }
+    }
+
+    /// <summary>
+    /// Loads an ONNX model (the part under the allocation budget), then runs it once in eval mode without gradients on
+    /// inputs of its declared shapes (a named or missing dim is 1), so that every operator handler sees fuzzed
+    /// attributes, constants and input values: the run too may fail only with InvalidDataException or
+    /// NotSupportedException naming the file. Inputs of over 4,096 elements or an undeclared rank are not run (the
+    /// load alone is checked).
+    /// </summary>
+    public static void LoadAndRunOnnx(string path)
+    {
+        var module = OnnxImporter.Load(path);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        try
+        {
+            // The loaded file parsed, so it parses again; the importer keeps the declarations internal.
+            var bytes = File.ReadAllBytes(path);
+            var graph = ModelProto.Parser.ParseFrom(bytes).Graph;
+            // The input values follow from the file's bytes (FNV-1a), so the fuzzer varies them as well as the model.
+            ulong hash = 14695981039346656037;
+            foreach (byte b in bytes)
+            {
+                hash = (hash ^ b) * 1099511628211;
+            }
+            var generator = new Generator((long)hash);
+            var inputs = new Variable[module.InputNames.Count];
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                var shape = graph.Input.First(input => input.Name == module.InputNames[i]).Type?.TensorType?.Shape;
+                if (shape is null)
+                {
+                    return;
+                }
+                var dims = shape.Dim.Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? d.DimValue : 1).ToArray();
+                if (dims.Length > Tensor.MaxRank || dims.Any(d => d is < 0 or > 4096) || dims.Aggregate(1L, (a, d) => Math.Min(a * d, 1L << 20)) > 4096)
+                {
+                    return;
+                }
+                // Whole numbers from -3 to 3: valid as floats, as (negative) indices into small axes and as integer inputs.
+                var values = Enumerable.Range(0, (int)dims.Aggregate(1L, (a, d) => a * d)).Select(_ => (float)(int)(generator.NextUInt64() % 7) - 3).ToArray();
+                inputs[i] = new Variable(dims.Length == 0 ? Tensor.Scalar(values[0]) : Tensor.FromArray(values, [.. dims.Select(d => (int)d)]));
+            }
+            module.Eval();
+            using (GradMode.NoGrad())
+            {
+                module.Run(inputs);
+            }
+        }
+        finally
+        {
+            t_unbudgeted += GC.GetAllocatedBytesForCurrentThread() - before;
         }
     }
 
@@ -157,6 +236,24 @@ public static class FuzzTargets
         scheduler.Step();
         TrainingCheckpoint.Save(Path.Combine(Folder("checkpoint"), "adam-steplr.safetensors"), model, optimizer, scheduler, epoch: 1,
             new Dictionary<string, Generator> { ["g"] = new Generator(9) });
+        foreach (var (file, bytes) in OnnxSeeds())
+        {
+            File.WriteAllBytes(Path.Combine(Folder("onnx"), file), bytes);
+        }
+    }
+
+    /// <summary>Small models written by <see cref="OnnxExporter"/> (each under libFuzzer's 16 KiB -max_len).</summary>
+    public static IEnumerable<(string File, byte[] Bytes)> OnnxSeeds()
+    {
+        var g = new Generator(4);
+        var cnn = new Sequential(
+            new Conv2d(1, 2, 3, padding: 1, generator: g), new BatchNorm2d(2), new ReLU(), new MaxPool2d(2),
+            new Flatten(), new Linear(8, 3, generator: g), new LogSoftmax());
+        yield return ("cnn.onnx", OnnxExporter.Export(cnn, Tensor.Randn(g, 2, 1, 4, 4)));
+        var mlp = new Sequential(new Linear(4, 4, generator: g), new LayerNorm(4), new GELU(), new Dropout(0.5f), new Linear(4, 2, generator: g), new Softmax(1));
+        yield return ("mlp.onnx", OnnxExporter.Export(mlp, Tensor.Randn(g, 2, 4)));
+        var attention = new MultiheadAttention(4, 2, batchFirst: true, generator: g);
+        yield return ("attention.onnx", OnnxExporter.Export(attention, Tensor.Randn(g, 2, 3, 4)));
     }
 
     private static byte[] FortranSeed()

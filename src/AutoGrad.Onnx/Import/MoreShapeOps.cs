@@ -147,10 +147,22 @@ internal static partial class OnnxOps
     private static OnnxValue[] Range(NodeContext c)
     {
         OnnxValue start = c.Input(0), limit = c.Input(1), delta = c.Input(2);
+        if (start.Length != 1 || limit.Length != 1 || delta.Length != 1)
+        {
+            throw c.Invalid($"start, limit and delta must be scalars; they have {start.Length}, {limit.Length} and {delta.Length} elements");
+        }
+        // Fuzzing found a float delta of 0 (an infinite count) asking for int.MaxValue elements: refuse what has no
+        // finite length or more elements than an array holds, as for integers.
+        int Count(double count) => count is >= 0 and <= int.MaxValue ? (int)count : count < 0 ? 0
+            : throw c.Invalid($"the range from start to limit by delta has {count} elements; at most {int.MaxValue} fit");
         if (start.IsFloat)
         {
             float s = start.Real!.Value.AsReadOnlySpan()[0], l = limit.AsVariable().Value.AsReadOnlySpan()[0], d = delta.AsVariable().Value.AsReadOnlySpan()[0];
-            int n = Math.Max((int)Math.Ceiling((l - s) / (double)d), 0);
+            if (d == 0)
+            {
+                throw c.Invalid("delta is 0");
+            }
+            int n = Count(Math.Ceiling((l - s) / (double)d));
             return One(new Variable(Tensor.FromArray(Enumerable.Range(0, n).Select(i => s + i * d).ToArray(), n)));
         }
         long first = start.AsLongs()[0], last = limit.AsLongs()[0], step = delta.AsLongs()[0];
@@ -158,8 +170,8 @@ internal static partial class OnnxOps
         {
             throw c.Invalid("delta is 0");
         }
-        long count = Math.Max((long)Math.Ceiling((last - first) / (double)step), 0);
-        return One(OnnxValue.Int(Enumerable.Range(0, checked((int)count)).Select(i => first + i * step).ToArray(), [(int)count], start.Element));
+        int count = Count(Math.Ceiling(((double)last - first) / step));
+        return One(OnnxValue.Int(Enumerable.Range(0, count).Select(i => first + i * step).ToArray(), [count], start.Element));
     }
 
     private static OnnxValue[] ArgExtremum(NodeContext c, bool largest)

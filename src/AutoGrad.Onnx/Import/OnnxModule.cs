@@ -310,6 +310,11 @@ public sealed class OnnxModule : Module
                 // AutoGrad's ops refuse bad shapes with ArgumentException; here the file is what is wrong.
                 throw new InvalidDataException($"{context.Where}: {e.Message.TrimEnd('.')} (inputs {string.Join(", ", inputs.Select(v => v?.ToString() ?? "none"))}).", e);
             }
+            catch (OverflowException e)
+            {
+                // the handlers read sizes (pads, kernel_shape, group, k, ...) from 64-bit attributes and constants with checked casts
+                throw new InvalidDataException($"{context.Where}: an attribute or input value does not fit in 32 bits ({e.Message.TrimEnd('.')}).", e);
+            }
             for (int i = 0; i < node.Output.Count; i++)
             {
                 if (node.Output[i].Length == 0)
