@@ -17,7 +17,7 @@
 #   resnet_torch.py), each with 1 and 2 threads (DOTNET_PROCESSOR_COUNT for AutoGrad), one run each, back to back:
 #   ms per training step, the result (bits/char, test accuracy) and peak resident memory (/usr/bin/time). SAMPLES=short
 #   (the default) runs charlm for 200 steps and resnet for 1 epoch on the first 12,800 training images (90 steps),
-#   about 6 min in all; SAMPLES=full the README's runs (charlm 1000 steps, resnet's default recipe: hours in all on 2
+#   about 10 min in all on a shared 2-core machine; SAMPLES=full the README's runs (charlm 1000 steps, resnet's default recipe: hours in all on 2
 #   cores); SAMPLES=none leaves them out.
 # Needs Fashion-MNIST (bash data/get-fashion-mnist.sh), python3-torch, python3-numpy and libopenblas0-pthread.
 # Usage: bash tests/reference/compare_speed.sh [repeats, default 5]
