@@ -13,27 +13,36 @@
 #   on an AVX-512 CPU the avx2 tier is compared with OpenBLAS's AVX2 kernels (OPENBLAS_CORETYPE=HASWELL).
 # OPENBLAS_CORETYPE=SKYLAKEX is set for python only when the CPU lists avx512f (Debian's OpenBLAS 0.3.21 mis-detects
 # Zen 4/5 without it; on a CPU without AVX-512 it would die with SIGILL).
+#   Samples: the charlm and resnet samples (default tier) against their PyTorch twins (tests/reference/charlm_torch.py,
+#   resnet_torch.py), each with 1 and 2 threads (DOTNET_PROCESSOR_COUNT for AutoGrad), one run each, back to back:
+#   ms per training step, the result (bits/char, test accuracy) and peak resident memory (/usr/bin/time). SAMPLES=short
+#   (the default) runs charlm for 200 steps and resnet for 1 epoch on the first 12,800 training images (90 steps),
+#   about 10 min in all on a shared 2-core machine; SAMPLES=full the README's runs (charlm 1000 steps, resnet's default recipe: hours in all on 2
+#   cores); SAMPLES=none leaves them out.
 # Needs Fashion-MNIST (bash data/get-fashion-mnist.sh), python3-torch, python3-numpy and libopenblas0-pthread.
 # Usage: bash tests/reference/compare_speed.sh [repeats, default 5]
-#   TIERS="default avx2" picks tiers; SKIP_GEMM=1 leaves SGEMM out (about 2.5 min per tier); SKIP_CUSTOM=1 the custom-
-#   Module models (LeNet and the two-conv net of PyTorch's MNIST example, against their Sequential twins). All three tiers with
-#   3 repeats take about 15 min on 2 cores of an AMD EPYC (Zen 5).
+#   TIERS="default avx2" picks tiers (TIERS=none: only the samples); SKIP_GEMM=1 leaves SGEMM out (about 2.5 min per
+#   tier); SKIP_CUSTOM=1 the custom-Module models (LeNet and the two-conv net of PyTorch's MNIST example, against their
+#   Sequential twins). All three tiers with 3 repeats take about 15 min on 2 cores of an AMD EPYC (Zen 5).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repeat="${1:-5}"
 avx512=$(grep -qw avx512f /proc/cpuinfo && echo 1 || true)
 tiers="${TIERS:-default ${avx512:+avx2} 128}"
+[ "$tiers" != none ] || tiers=
+samples="${SAMPLES:-short}"
 tier_env() { case $1 in default) ;; avx2) echo DOTNET_EnableAVX512=0 ;; 128) echo DOTNET_PreferredVectorBitWidth=128 ;; esac; }
 for tier in $tiers; do
   case $tier in default | avx2 | 128) ;; *) echo "unknown tier '$tier' (default, avx2, 128)" >&2; exit 2 ;; esac
 done
+case $samples in short | full | none) ;; *) echo "unknown SAMPLES '$samples' (short, full, none)" >&2; exit 2 ;; esac
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 cpu=$(grep -m1 -E '^model name' /proc/cpuinfo | cut -d: -f2- | xargs || uname -m)
 family=$(grep -m1 -E '^cpu family' /proc/cpuinfo | cut -d: -f2 | xargs || true)
 isa=$(grep -m1 -E '^(flags|Features)' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'avx512f|avx512bw|avx512vl|avx2|fma|sse4_2|asimd|sve' | xargs || true)
-echo "CPU: $cpu${family:+ (family $family)}, $(nproc) cores; ISA: $isa; .NET $(dotnet --version); tiers: $tiers; repeats: $repeat"
+echo "CPU: $cpu${family:+ (family $family)}, $(nproc) cores; ISA: $isa; .NET $(dotnet --version); tiers: ${tiers:-none}; repeats: $repeat; samples: $samples"
 echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 dotnet build tests/AutoGrad.Benchmarks -c Release -v quiet >/dev/null
@@ -76,7 +85,42 @@ for tier in $tiers; do
     ours "$tier" --filter "*GemmBenchmarks*" --job short --inProcess --exporters json --artifacts "$out/gemm-$tier" > "$out/gemm-$tier.log"
   fi
 done
-if [ -z "${SKIP_GEMM:-}" ]; then
+if [ "$samples" != none ]; then
+  dotnet build samples/AutoGrad.Samples -c Release -v quiet >/dev/null
+  sample_app=samples/AutoGrad.Samples/bin/Release/net10.0/autograd-samples.dll
+  # sample <name> <threads> <args...>: the AutoGrad sample (its metrics.json and /usr/bin/time's peak RSS) as one row
+  sample() {
+    local name=$1 threads=$2; shift 2
+    rm -rf "$out/$name"
+    DOTNET_PROCESSOR_COUNT=$threads /usr/bin/time -f %M -o "$out/rss" dotnet "$sample_app" "$name" --out "$out/$name" "$@" >/dev/null
+    /usr/bin/python3 -c 'import json, sys
+m = json.load(open(sys.argv[1]))
+print(json.dumps({"bench": "sample-" + m["command"], "impl": "autograd", "threads": int(sys.argv[2]), "ms_per_step": m["ms_per_step"],
+    "train_seconds": m["train_seconds"], "result": m.get("test_accuracy") or m.get("validation_bits_per_char"),
+    "peak_rss_kb": int(open(sys.argv[3]).read().split()[-1])}))' "$out/$name/metrics.json" "$threads" "$out/rss"
+  }
+  # twin <script> <threads> <args...>: the PyTorch twin's JSON line, its result and peak RSS in the sample's names
+  twin() {
+    local script=$1 threads=$2 coretype=${avx512:+SKYLAKEX}; shift 2
+    env ${coretype:+OPENBLAS_CORETYPE=$coretype} OPENBLAS_NUM_THREADS="$threads" /usr/bin/time -f %M -o "$out/rss" \
+      /usr/bin/python3 "tests/reference/$script" --threads "$threads" "$@" 2>/dev/null | /usr/bin/python3 -c 'import json, sys
+r = json.loads(sys.stdin.readlines()[-1])
+print(json.dumps({"bench": "sample-" + sys.argv[1], "impl": r["impl"], "threads": r["threads"], "ms_per_step": r["ms_per_step"],
+    "train_seconds": r.get("train_seconds", r["ms_per_step"] * r.get("steps", 0) / 1000),
+    "result": r.get("test_accuracy", r.get("validation_bits_per_char")), "peak_rss_kb": int(open(sys.argv[2]).read().split()[-1])}))' \
+      "${script%_torch.py}" "$out/rss"
+  }
+  if [ "$samples" = short ]; then charlm_steps=200 resnet=(--epochs 1 --limit 12800); else charlm_steps=1000 resnet=(); fi
+  for t in 1 2; do
+    echo "  sample charlm ($charlm_steps steps), $t thread(s)" >&2
+    sample charlm "$t" --epochs "$charlm_steps" >> "$out/rows"
+    twin charlm_torch.py "$t" --steps "$charlm_steps" >> "$out/rows"
+    echo "  sample resnet (${resnet[*]:-the default recipe}), $t thread(s)" >&2
+    sample resnet "$t" "${resnet[@]}" >> "$out/rows"
+    twin resnet_torch.py "$t" "${resnet[@]}" >> "$out/rows"
+  done
+fi
+if [ -z "${SKIP_GEMM:-}" ] && [ -n "$tiers" ]; then
   for t in 1 2; do py "$t" gemm >> "$out/rows"; done
   case " $tiers " in *" avx2 "*) for t in 1 2; do CORETYPE=HASWELL py "$t" gemm >> "$out/rows"; done ;; esac
 fi
@@ -94,10 +138,11 @@ models = {**name, "lenet-custom": "LeNet as a custom Module (F.Relu)", "lenet-cu
 mib = lambda r: f"{r['peak_rss_kb'] / 1024:.0f} MiB"
 torch = [r for r in rows if r["impl"].startswith("torch")]
 ort = next((r["ort_version"] for r in rows if "ort_version" in r), "?")
-print(f"\nAutoGrad vs {torch[0]['impl'] if torch else 'PyTorch'} (training) and ONNX Runtime {ort} (inference); medians; "
-      "ratio = their time / AutoGrad's (above 1: AutoGrad faster); last column: AutoGrad's speed over its 256-bit tier\n")
-print("| Tier | Workload | AutoGrad | Peak RSS | Reference | Peak RSS | Ratio | vs 256-bit |")
-print("|---|---|---|---|---|---|---|---|")
+if tiers:
+    print(f"\nAutoGrad vs {torch[0]['impl'] if torch else 'PyTorch'} (training) and ONNX Runtime {ort} (inference); medians; "
+          "ratio = their time / AutoGrad's (above 1: AutoGrad faster); last column: AutoGrad's speed over its 256-bit tier\n")
+    print("| Tier | Workload | AutoGrad | Peak RSS | Reference | Peak RSS | Ratio | vs 256-bit |")
+    print("|---|---|---|---|---|---|---|---|")
 
 def epoch(tier, kind):
     ours = min((r for r in rows if r.get("tier") == tier and r["bench"] == f"epoch-{kind}"), key=lambda r: r["median"], default=None)
@@ -143,7 +188,21 @@ if lines:
     print("|---|---|---|---|---|")
     print("\n".join(lines))
 
-print("\nEpoch runs (seconds, sorted):")
+runs = [r for r in rows if r["bench"].startswith("sample-")]
+if runs:
+    print("\nSamples against their PyTorch twins (one run each, default tier; result: test accuracy or validation bits/char); "
+          "ratio = the twin's ms per step / AutoGrad's\n")
+    print("| Sample | Threads | AutoGrad ms/step | Result | Peak RSS | PyTorch ms/step | Result | Peak RSS | Ratio |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for bench in dict.fromkeys(r["bench"] for r in runs):
+        for threads in (1, 2):
+            a = next((r for r in runs if r["bench"] == bench and r["impl"] == "autograd" and r["threads"] == threads), None)
+            t = next((r for r in runs if r["bench"] == bench and r["impl"] != "autograd" and r["threads"] == threads), None)
+            if a and t:
+                print(f"| {bench[7:]} | {threads} | {a['ms_per_step']:.1f} ({a['train_seconds']:.0f} s) | {a['result']:.4f} | {mib(a)} "
+                      f"| {t['ms_per_step']:.1f} ({t['train_seconds']:.0f} s) | {t['result']:.4f} | {mib(t)} | {t['ms_per_step'] / a['ms_per_step']:.2f}x |")
+
+print("\nEpoch runs (seconds, sorted):" if any(r["bench"].startswith("epoch") for r in rows) else "")
 for r in rows:
     if r["bench"].startswith("epoch"):
         who = f"AutoGrad {r['tier']}" if r["impl"] == "autograd" else r["impl"] + (f" {r['tier']}" if "tier" in r else "")

@@ -13,8 +13,12 @@ namespace AutoGrad.Samples.Common;
 /// </summary>
 public static class Trainer
 {
+    /// <remarks>
+    /// <paramref name="scheduler"/> steps after every epoch, <paramref name="batchScheduler"/> after every optimizer step
+    /// (OneCycleLr); <paramref name="augment"/> changes each training batch's features in place before the forward.
+    /// </remarks>
     public static History Fit(Module model, Optimizer optimizer, DataLoader train, DataLoader validation, int epochs, int classes,
-        string label, LrScheduler? scheduler = null)
+        string label, LrScheduler? scheduler = null, LrScheduler? batchScheduler = null, float labelSmoothing = 0f, Action<Tensor>? augment = null)
     {
         var history = new History();
         AnsiConsole.Progress()
@@ -29,7 +33,7 @@ public static class Trainer
                     {
                         task.Description = $"{label} epoch {epoch}/{epochs}  loss {loss:F4}  acc {accuracy:P1}";
                         task.Increment(1);
-                    });
+                    }, batchScheduler, labelSmoothing, augment);
                     scheduler?.Step();
                     task.Description = $"{label} epoch {epoch}/{epochs}  loss {record.TrainLoss:F4}  val acc {record.ValidationAccuracy:P2}  {record.Seconds:F1}s";
                     task.StopTask();
@@ -41,7 +45,7 @@ public static class Trainer
 
     /// <summary>One epoch: trains on every batch, then measures the validation set. Seconds cover the training pass only.</summary>
     public static EpochRecord RunEpoch(Module model, Optimizer optimizer, DataLoader train, DataLoader validation, int epoch, int classes,
-        Action<float, float>? onBatch = null)
+        Action<float, float>? onBatch = null, LrScheduler? batchScheduler = null, float labelSmoothing = 0f, Action<Tensor>? augment = null)
     {
         model.Train();
         var clock = Stopwatch.StartNew();
@@ -50,10 +54,12 @@ public static class Trainer
         foreach (var batch in train)
         {
             optimizer.ZeroGrad(setToNull: false); // zeroed in place: no new gradient buffers per step
+            augment?.Invoke(batch.Features);
             var logits = model.Call(batch.Features);
-            var loss = F.CrossEntropy(logits, batch.Labels);
+            var loss = F.CrossEntropy(logits, batch.Labels, labelSmoothing: labelSmoothing);
             loss.Backward();
             optimizer.Step();
+            batchScheduler?.Step();
             lossSum += loss.Item() * batch.Count;
             correct += Classification.CountCorrect(Classification.ArgMax(logits.Value), batch.Labels);
             seen += batch.Count;
