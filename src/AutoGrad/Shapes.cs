@@ -51,23 +51,33 @@ internal static class Shapes
 
     /// <summary>The NumPy/PyTorch broadcast of two shapes: right-aligned, each pair equal or one of them 1.</summary>
     public static int[] Broadcast(ReadOnlySpan<int> a, ReadOnlySpan<int> b, string op)
+        => TryBroadcast(a, b, out var result, out int dim)
+            ? result
+            : throw new ArgumentException(
+                CallSite.Tag($"{op}: shapes {Format(a)} and {Format(b)} cannot be broadcast together " +
+                $"(dimension {dim} of the result: {Aligned(a, dim, result.Length)} vs {Aligned(b, dim, result.Length)}; each pair must be equal or one of them 1)."));
+
+    /// <summary>The broadcast of two shapes, or false with the first result dim where they clash.</summary>
+    public static bool TryBroadcast(ReadOnlySpan<int> a, ReadOnlySpan<int> b, out int[] result, out int clash)
     {
         int rank = Math.Max(a.Length, b.Length);
-        var result = new int[rank];
+        result = new int[rank];
         for (int i = 0; i < rank; i++)
         {
-            int da = i < rank - a.Length ? 1 : a[i - (rank - a.Length)];
-            int db = i < rank - b.Length ? 1 : b[i - (rank - b.Length)];
+            int da = Aligned(a, i, rank), db = Aligned(b, i, rank);
             if (da != db && da != 1 && db != 1)
             {
-                throw new ArgumentException(
-                    CallSite.Tag($"{op}: shapes {Format(a)} and {Format(b)} cannot be broadcast together " +
-                    $"(dimension {i} of the result: {da} vs {db}; each pair must be equal or one of them 1)."));
+                clash = i;
+                return false;
             }
             result[i] = da == 1 ? db : da;
         }
-        return result;
+        clash = -1;
+        return true;
     }
+
+    // dim i of a shape right-aligned to rank dims (1 where it has none)
+    private static int Aligned(ReadOnlySpan<int> shape, int i, int rank) => i < rank - shape.Length ? 1 : shape[i - (rank - shape.Length)];
 
     /// <summary>True when <paramref name="shape"/> broadcasts to <paramref name="target"/> without changing it.</summary>
     public static bool BroadcastsTo(ReadOnlySpan<int> shape, ReadOnlySpan<int> target)

@@ -7,22 +7,7 @@ namespace AutoGrad.Onnx.Import;
 internal static class IntegerMath
 {
     /// <summary>numpy's broadcast of two shapes, or null when they do not broadcast.</summary>
-    public static int[]? BroadcastShape(int[] a, int[] b)
-    {
-        int rank = Math.Max(a.Length, b.Length);
-        var result = new int[rank];
-        for (int i = 0; i < rank; i++)
-        {
-            int da = i < rank - a.Length ? 1 : a[i - (rank - a.Length)];
-            int db = i < rank - b.Length ? 1 : b[i - (rank - b.Length)];
-            if (da != db && da != 1 && db != 1)
-            {
-                return null;
-            }
-            result[i] = da == 1 ? db : da;
-        }
-        return result;
-    }
+    public static int[]? BroadcastShape(int[] a, int[] b) => Shapes.TryBroadcast(a, b, out var result, out _) ? result : null;
 
     /// <summary>Applies <paramref name="op"/> elementwise with broadcasting.</summary>
     public static OnnxValue Binary(NodeContext context, OnnxValue a, OnnxValue b, Func<long, long, long> op, OnnxElement element)

@@ -44,19 +44,26 @@ internal static partial class OnnxOps
         return One(y);
     }
 
-    private static OnnxValue[] Conv(NodeContext c)
+    /// <summary>
+    /// The operands of Conv and ConvTranspose: input, weight and bias, with 1-D ones lifted to 2-D (x, w), the number
+    /// of spatial dims and the groups.
+    /// </summary>
+    private static (Variable Input, Variable Weight, Variable? Bias, int Spatial, Variable X, Variable W, int Groups) ConvOperands(NodeContext c, string op)
     {
         var input = c.Real(0);
         var weight = c.Real(1);
-        var bias = c.OptionalReal(2);
-        int spatial = input.Rank - 2;
-        var x = Spatial.Lift(c, input, "Conv");
+        var x = Spatial.Lift(c, input, op);
         if (weight.Rank != input.Rank)
         {
             throw c.Invalid($"weight {Spatial.Format(weight)} must have the input's rank {input.Rank}");
         }
-        var w = spatial == 1 ? F.Unsqueeze(weight, 2) : weight;
-        int groups = checked((int)c.Int("group", 1));
+        var w = input.Rank == 3 ? F.Unsqueeze(weight, 2) : weight;
+        return (input, weight, c.OptionalReal(2), input.Rank - 2, x, w, checked((int)c.Int("group", 1)));
+    }
+
+    private static OnnxValue[] Conv(NodeContext c)
+    {
+        var (input, weight, bias, spatial, x, w, groups) = ConvOperands(c, "Conv");
         if (groups < 1 || x.Shape[1] % groups != 0 || w.Shape[0] % groups != 0 || w.Shape[1] * groups != x.Shape[1])
         {
             throw c.Invalid($"input {Spatial.Format(input)} and weight {Spatial.Format(weight)} do not fit group = {groups}");
@@ -93,17 +100,7 @@ internal static partial class OnnxOps
 
     private static OnnxValue[] ConvTranspose(NodeContext c)
     {
-        var input = c.Real(0);
-        var weight = c.Real(1);
-        var bias = c.OptionalReal(2);
-        int spatial = input.Rank - 2;
-        var x = Spatial.Lift(c, input, "ConvTranspose");
-        if (weight.Rank != input.Rank)
-        {
-            throw c.Invalid($"weight {Spatial.Format(weight)} must have the input's rank {input.Rank}");
-        }
-        var w = spatial == 1 ? F.Unsqueeze(weight, 2) : weight;
-        int groups = checked((int)c.Int("group", 1));
+        var (input, _, bias, spatial, x, w, groups) = ConvOperands(c, "ConvTranspose");
         var strides = Spatial.Attribute(c, "strides", spatial, 1);
         var dilations = Spatial.Attribute(c, "dilations", spatial, 1);
         var outputPadding = Spatial.Attribute(c, "output_padding", spatial, 0, lifted: 0);
