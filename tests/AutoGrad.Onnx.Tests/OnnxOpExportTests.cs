@@ -22,6 +22,9 @@ public sealed class OnnxOpExportTests
 
     private static readonly Tensor Constant3x4 = Tensor.Randn(new Generator(99), 3, 4);
 
+    // binary targets for a traced batch of 3 samples of 4, soft and hard
+    private static readonly Tensor Targets = Tensor.FromArray(Enumerable.Range(0, 12).Select(i => i % 5 / 4f).ToArray(), 3, 4);
+
     /// <summary>op name, the op on a batch of the sample shape, the sample shape, whether other batch sizes work too.</summary>
     private static readonly Dictionary<string, (Func<Variable, Variable> Op, int[] Shape, bool AnyBatch)> Ops = new()
     {
@@ -103,6 +106,11 @@ public sealed class OnnxOpExportTests
         ["GroupNorm"] = (x => F.GroupNorm(x, 2), [4, 3, 3], true),
         ["BatchNormEval"] = (x => F.BatchNorm(x, Tensor.FromArray([0.1f, -0.2f], [2]), Tensor.FromArray([1.5f, 0.5f], [2]), training: false), [2, 3], true),
         ["DropoutEval"] = (x => F.Relu(F.Dropout(x, 0.5f, training: false)), [5], true),
+        ["CrossEntropy"] = (x => F.CrossEntropy(x, [0, 3, 1], Reduction.None), [4], false),
+        ["CrossEntropySmoothedIgnoring"] = (x => F.CrossEntropy(x, [0, -100, 1], Reduction.Mean, labelSmoothing: 0.1f), [4], false),
+        ["NllLoss"] = (x => F.NllLoss(F.LogSoftmax(x, 1), [2, 2, 0], Reduction.Sum), [4], false),
+        ["BinaryCrossEntropy"] = (x => F.BinaryCrossEntropy(F.Sigmoid(x), new Variable(Targets), Reduction.None), [4], false),
+        ["BinaryCrossEntropyWithLogits"] = (x => F.BinaryCrossEntropyWithLogits(x * 4f, new Variable(Targets)), [4], false),
         ["Attention"] = (x => F.ScaledDotProductAttention(x, x * 0.5f, F.Tanh(x), isCausal: true), [2, 5, 4], true),
     };
 

@@ -17,7 +17,7 @@ internal static class OpEmitter
         "Exp", "Log", "Pow", "Sqrt", "Abs", "Clamp", "Relu", "LeakyRelu", "Tanh", "Sigmoid", "Gelu", "Elu", "Softplus",
         "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "BatchNorm (evaluation mode)", "LayerNorm", "GroupNorm",
         "Dropout (evaluation mode: not recorded)", "Softmax", "LogSoftmax", "ScaledDotProductAttention", "Reshape", "Permute", "Sum", "Max", "Min",
-        "Slice", "IndexSelect", "Embedding", "Concat", "Gather", "ScatterAdd", "Where", "Eq", "Ne", "Lt", "Le", "Gt", "Ge", "Cumsum", "ReverseCumsum", "ExpandTo", "BackwardHook (identity)",
+        "Slice", "IndexSelect", "Embedding", "Concat", "Gather", "ScatterAdd", "Where", "Eq", "Ne", "Lt", "Le", "Gt", "Ge", "Cumsum", "ReverseCumsum", "ExpandTo", "CrossEntropy", "NllLoss", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "BackwardHook (identity)",
     ];
 
     public static void Emit(GraphBuilder b, Function fn, Variable output)
@@ -143,6 +143,15 @@ internal static class OpEmitter
             }
             case (OpKind.Cumsum or OpKind.ReverseCumsum, AxisSettings s):
                 b.Node("CumSum", y, [x[0], b.Int64Constant([s.Axis], [])], Int("reverse", fn.Kind == OpKind.ReverseCumsum ? 1 : 0));
+                break;
+            case (OpKind.CrossEntropy or OpKind.NllLoss, ClassLossSettings s):
+                LossExport.ClassLoss(b, fn.Kind, s, x[0], y);
+                break;
+            case (OpKind.BinaryCrossEntropy, _):
+                LossExport.BinaryCrossEntropy(b, x[0], x[1], y);
+                break;
+            case (OpKind.BinaryCrossEntropyWithLogits, _):
+                LossExport.BinaryCrossEntropyWithLogits(b, x[0], x[1], y);
                 break;
             case (OpKind.BackwardHook, _):
                 b.Node("Identity", y, x);

@@ -94,6 +94,9 @@ internal sealed record IndexSettings(int Axis, int[] Index, int[] IndexShape) : 
 /// <summary>Fused scaled dot-product attention, causal (a query attends to keys up to its own position) or not.</summary>
 internal sealed record AttentionSettings(bool Causal) : OpSettings;
 
+/// <summary>A classification loss per row against class indices (CrossEntropy with its label smoothing, NllLoss).</summary>
+internal sealed record ClassLossSettings(int[] Targets, int IgnoreIndex, float LabelSmoothing) : OpSettings;
+
 /// <summary>A reshape from one shape to another.</summary>
 internal sealed record ReshapeSettings(int[] InputShape, int[] Shape) : OpSettings;
 

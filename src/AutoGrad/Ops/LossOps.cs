@@ -13,6 +13,8 @@ internal sealed class CrossEntropyFunction : Function
 {
     internal override OpKind Kind => OpKind.CrossEntropy;
 
+    internal override OpSettings Settings => new ClassLossSettings(_targets, _ignoreIndex, _smoothing);
+
     private Tensor? _logProbs;
     private int[] _targets = [];
     private int _ignoreIndex;
@@ -60,6 +62,8 @@ internal sealed class CrossEntropyFunction : Function
 internal sealed class NllLossFunction : Function
 {
     internal override OpKind Kind => OpKind.NllLoss;
+
+    internal override OpSettings Settings => new ClassLossSettings(_targets, _ignoreIndex, 0f);
 
     private int[] _targets = [];
     private int _ignoreIndex;
