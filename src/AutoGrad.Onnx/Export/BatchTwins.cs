@@ -32,26 +32,7 @@ internal static class BatchTwins
         return twins;
     }
 
-    // The ops in a deterministic order: depth first from the output, inputs in order.
+    // The ops in the order the exporter writes them, the same for both traces of one model.
     private static List<Function> Nodes(Variable output)
-    {
-        var order = new List<Function>();
-        var visited = new HashSet<Variable>(ReferenceEqualityComparer.Instance);
-        var stack = new Stack<Variable>();
-        stack.Push(output);
-        while (stack.Count > 0)
-        {
-            var v = stack.Pop();
-            if (!visited.Add(v) || v.Producer is not { } fn)
-            {
-                continue;
-            }
-            order.Add(fn);
-            for (int i = fn.Inputs.Length - 1; i >= 0; i--)
-            {
-                stack.Push(fn.Inputs[i]);
-            }
-        }
-        return order;
-    }
+        => GraphBuilder.TopologicalOrder(output).Select(v => v.Producer).OfType<Function>().ToList();
 }

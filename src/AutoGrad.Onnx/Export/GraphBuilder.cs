@@ -123,8 +123,8 @@ internal sealed class GraphBuilder(Module model, Variable input, IReadOnlyDictio
         return dims;
     }
 
-    // Post-order over variables, iteratively (graphs can be deep).
-    private static List<Variable> TopologicalOrder(Variable output)
+    /// <summary>The variables from the leaves to <paramref name="output"/>, inputs in order (post-order, iteratively: graphs can be deep).</summary>
+    public static List<Variable> TopologicalOrder(Variable output)
     {
         var order = new List<Variable>();
         var visited = new HashSet<Variable>(ReferenceEqualityComparer.Instance);

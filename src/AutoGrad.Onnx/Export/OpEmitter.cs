@@ -99,9 +99,7 @@ internal static class OpEmitter
                 EmitReshape(b, s, (ReshapeSettings?)b.Twin(fn)?.Settings, x[0], y, fn);
                 break;
             case (OpKind.ExpandTo, _):
-                // a 1 in Expand's shape keeps the input's dim (the batch, among others); only the stretched dims are fixed
-                b.Node("Expand", y, [x[0], b.Int64Constant(Enumerable.Range(0, output.Rank)
-                    .Select(d => d - (output.Rank - fn.Inputs[0].Rank) is int i && i >= 0 && fn.Inputs[0].Shape[i] == output.Shape[d] ? 1L : output.Shape[d]).ToArray())]);
+                b.Node("Expand", y, [x[0], b.Int64Constant(ExpandShape(fn.Inputs[0].Shape, output.Shape))]);
                 break;
             case (OpKind.Permute, PermuteSettings s):
                 b.Node("Transpose", y, x, Ints("perm", s.Perm));
@@ -270,6 +268,18 @@ internal static class OpEmitter
             }
         }
         b.Node("Reshape", y, [x, b.Int64Constant(shape)]);
+    }
+
+    // Expand's target: a 1 keeps the input's dim (the batch, among others), so only the stretched dims are fixed.
+    private static long[] ExpandShape(ReadOnlySpan<int> input, ReadOnlySpan<int> output)
+    {
+        var shape = new long[output.Length];
+        int lead = output.Length - input.Length;
+        for (int d = 0; d < output.Length; d++)
+        {
+            shape[d] = d >= lead && input[d - lead] == output[d] ? 1 : output[d];
+        }
+        return shape;
     }
 
     // The leading part of x (shape [a, b, ...]) of the given smaller shape, as one Slice.

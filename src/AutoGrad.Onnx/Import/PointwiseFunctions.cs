@@ -9,15 +9,8 @@ internal sealed class ErfFunction : CustomFunction
 
     protected override Tensor Forward(FunctionContext ctx, Tensor[] inputs)
     {
-        var x = inputs[0];
-        ctx.SaveForBackward(x);
-        var data = x.AsReadOnlySpan();
-        var result = new float[data.Length];
-        for (int i = 0; i < result.Length; i++)
-        {
-            result[i] = Kernels.Erf.Invoke(data[i]);
-        }
-        return OnnxValue.MakeTensor(result, x.ShapeArray);
+        ctx.SaveForBackward(inputs[0]);
+        return Elementwise.Map(inputs[0], Kernels.Erf.Invoke);
     }
 
     protected override Variable?[] Backward(FunctionContext ctx, Variable gradOutput)
@@ -71,15 +64,8 @@ internal sealed class TrigFunction(bool cosine) : CustomFunction
 
     protected override Tensor Forward(FunctionContext ctx, Tensor[] inputs)
     {
-        var x = inputs[0];
-        ctx.SaveForBackward(x);
-        var data = x.AsReadOnlySpan();
-        var result = new float[data.Length];
-        for (int i = 0; i < result.Length; i++)
-        {
-            result[i] = cosine ? MathF.Cos(data[i]) : MathF.Sin(data[i]);
-        }
-        return OnnxValue.MakeTensor(result, x.ShapeArray);
+        ctx.SaveForBackward(inputs[0]);
+        return Elementwise.Map(inputs[0], cosine ? MathF.Cos : MathF.Sin);
     }
 
     protected override Variable?[] Backward(FunctionContext ctx, Variable gradOutput)
@@ -87,5 +73,20 @@ internal sealed class TrigFunction(bool cosine) : CustomFunction
         // sin: grad * cos(self); cos: -grad * sin(self)
         var x = ctx.SavedTensors[0];
         return [cosine ? -(gradOutput * Sin.Apply(x)) : gradOutput * Cos.Apply(x)];
+    }
+}
+
+/// <summary>The one loop behind the importer's pointwise functions: f of every element, in x's shape.</summary>
+internal static class Elementwise
+{
+    public static Tensor Map(Tensor x, Func<float, float> f)
+    {
+        var data = x.AsReadOnlySpan();
+        var result = new float[data.Length];
+        for (int i = 0; i < result.Length; i++)
+        {
+            result[i] = f(data[i]);
+        }
+        return OnnxValue.MakeTensor(result, x.ShapeArray);
     }
 }

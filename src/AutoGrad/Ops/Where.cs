@@ -11,10 +11,10 @@ internal sealed class WhereFunction : Function
 {
     internal override OpKind Kind => OpKind.Where;
 
-    internal override OpSettings Settings => new WhereSettings(_unbroadcast ?? _condition);
+    internal override OpSettings Settings => new WhereSettings(Unbroadcast());
 
     private Tensor _condition = Tensor.Scalar(0f);
-    private Tensor? _unbroadcast; // a copy of a condition smaller than the result (a causal mask), for an exporter that broadcasts
+    private int[] _conditionShape = []; // the shape the caller gave (a causal mask's [L, S]), which an exporter broadcasts
 
     /// <summary>
     /// <paramref name="conditionSource"/>, when given, is the variable the condition came from (a comparison's mask):
@@ -27,8 +27,7 @@ internal sealed class WhereFunction : Function
         var c = TensorMath.Expand(condition, shape);
         var result = Tensor.EmptyOwned((int[])shape.Clone());
         Selection.Where(c.AsReadOnlySpan(), BroadcastTo(x.Value, shape).AsReadOnlySpan(), BroadcastTo(y.Value, shape).AsReadOnlySpan(), result.AsSpan());
-        var unbroadcast = condition.Shape.SequenceEqual(shape) ? null : condition.Clone();
-        var node = new WhereFunction { _condition = c, _unbroadcast = unbroadcast };
+        var node = new WhereFunction { _condition = c, _conditionShape = condition.ShapeArray };
         return conditionSource is null ? node.Record(result, x, y) : node.Record(result, [x, y, conditionSource]);
     }
 
@@ -45,6 +44,25 @@ internal sealed class WhereFunction : Function
         var zero = Constant(Tensor.Scalar(0f));
         inputGrads[0] = NeedsInputGrad[0] ? Apply(_condition, grad, zero) : null;
         inputGrads[1] = NeedsInputGrad[1] ? Apply(_condition, zero, grad) : null;
+    }
+
+    // The condition in the caller's shape, from the kept broadcast copy (entry 0 along each dim it was stretched over):
+    // only an exporter or a graph dump asks, so the forward keeps no second copy.
+    private Tensor Unbroadcast()
+    {
+        var t = _condition;
+        int lead = t.Rank - _conditionShape.Length;
+        for (int d = 0; d < t.Rank; d++)
+        {
+            if (t.Shape[d] != 1 && (d < lead || _conditionShape[d - lead] == 1))
+            {
+                var (outer, size, inner) = SelectFunction.Split(t.Shape, d);
+                var narrowed = Tensor.Zeros([.. t.Shape[..d], 1, .. t.Shape[(d + 1)..]]);
+                Layout.Gather(t.AsReadOnlySpan(), outer, size, inner, [0], narrowed.AsSpan());
+                t = narrowed;
+            }
+        }
+        return t.Reshape(_conditionShape);
     }
 
     private static Tensor Choose(Tensor condition, Tensor x, Tensor y)
