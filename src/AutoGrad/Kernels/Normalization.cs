@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using System.Numerics;
 
 namespace AutoGrad.Kernels;
 
@@ -36,32 +36,47 @@ internal readonly record struct NormLayout(int Outer, int Rows, int Period, int 
 }
 
 /// <summary>
-/// Span kernels of BatchNorm, LayerNorm and GroupNorm over a <see cref="NormLayout"/>: moments, the normalized affine
-/// output, the fused backward and the running-statistics update. Sums of a group accumulate in double, so a large
-/// group (BatchNorm over a whole batch of images) loses no precision to float round-off.
+/// Span kernels of BatchNorm, LayerNorm and GroupNorm over a <see cref="NormLayout"/>: the statistics with the
+/// normalized affine output in one call (the group's data still in cache for the second pass), the fused backward in
+/// two passes, and the running-statistics update. Sums of a group accumulate in double, so a large group (BatchNorm over
+/// a whole batch of images) loses no precision to float round-off.
+/// The groups are cut into blocks of a size fixed by the layout, which go to the workers; the weight and bias
+/// gradients are summed per block and the blocks' sums added in block order, so the bits do not depend on the thread count.
 /// </summary>
-internal static class Normalization
+internal static unsafe class Normalization
 {
-    /// <summary>The mean and the biased variance of each group, in two passes (stable for a large mean).</summary>
-    public static void Moments(ReadOnlySpan<float> x, in NormLayout layout, Span<float> mean, Span<float> variance)
+    /// <summary>Elements per block: some tens of microseconds of work against a wake-up of a few.</summary>
+    internal const int BlockElements = 1 << 14;
+
+    /// <summary>
+    /// mean, variance (biased) and invStd = 1 / sqrt(variance + eps) of each group from x, then y = (x - mean) invStd
+    /// weight + bias; an empty weight or bias is 1 or 0.
+    /// </summary>
+    public static void ForwardWithBatchStatistics(ReadOnlySpan<float> x, in NormLayout layout, float eps, ReadOnlySpan<float> weight,
+        ReadOnlySpan<float> bias, Span<float> y, Span<float> mean, Span<float> variance, Span<float> invStd)
+        => Forward(x, layout, eps, computeStatistics: true, weight, bias, y, mean, variance, invStd);
+
+    /// <summary>y = (x - mean) invStd weight + bias with the given statistics; an empty weight or bias is 1 or 0.</summary>
+    public static void Forward(ReadOnlySpan<float> x, in NormLayout layout, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd,
+        ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y)
     {
-        var centered = new float[layout.Segment];
-        for (int group = 0; group < layout.Groups; group++)
+        fixed (float* pm = mean, ps = invStd)
         {
-            double sum = 0;
-            for (int a = 0; a < layout.Outer; a++)
-            {
-                sum += TensorPrimitives.Sum(Segment(x, layout, a, group));
-            }
-            float m = (float)(sum / layout.GroupSize);
-            double squares = 0;
-            for (int a = 0; a < layout.Outer; a++)
-            {
-                TensorPrimitives.Subtract(Segment(x, layout, a, group), m, centered);
-                squares += TensorPrimitives.SumOfSquares(centered);
-            }
-            mean[group] = m;
-            variance[group] = (float)(squares / layout.GroupSize);
+            // the statistics are only read when they are not computed
+            Forward(x, layout, 0, computeStatistics: false, weight, bias, y, new Span<float>(pm, mean.Length), default, new Span<float>(ps, invStd.Length));
+        }
+    }
+
+    private static void Forward(ReadOnlySpan<float> x, in NormLayout layout, float eps, bool computeStatistics, ReadOnlySpan<float> weight,
+        ReadOnlySpan<float> bias, Span<float> y, Span<float> mean, Span<float> variance, Span<float> invStd)
+    {
+        int n = layout.Groups * layout.GroupSize;
+        Check(x.Length == n && y.Length == n && mean.Length == layout.Groups && invStd.Length == layout.Groups
+            && (!computeStatistics || variance.Length == layout.Groups) && Affine(weight, layout) && Affine(bias, layout), layout);
+        fixed (float* px = x, pw = weight, pb = bias, py = y, pm = mean, pv = variance, ps = invStd)
+        {
+            var job = new Job(layout, px, null, pw, pb, py, pm, ps) { Variance = pv, Eps = eps, BatchStatistics = computeStatistics };
+            Blocks(layout, n, job, static (in Job j, int g0, int g1) => j.ForwardGroups(g0, g1));
         }
     }
 
@@ -89,149 +104,399 @@ internal static class Normalization
         }
     }
 
-    /// <summary>y = (x - mean) invStd weight + bias, per group and channel; an empty weight or bias is 1 or 0.</summary>
-    public static void Forward(ReadOnlySpan<float> x, in NormLayout layout, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd,
-        ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> y)
-    {
-        for (int group = 0; group < layout.Groups; group++)
-        {
-            int channel0 = group % layout.Period * layout.Runs;
-            for (int a = 0; a < layout.Outer; a++)
-            {
-                var source = Segment(x, layout, a, group);
-                var destination = Segment(y, layout, a, group);
-                TensorPrimitives.Subtract(source, mean[group], destination);
-                TensorPrimitives.Multiply(destination, invStd[group], destination);
-                if (layout.Run == 1)
-                {
-                    // the weight runs along the segment (LayerNorm)
-                    if (!weight.IsEmpty)
-                    {
-                        TensorPrimitives.Multiply(destination, weight.Slice(channel0, layout.Runs), destination);
-                    }
-                    if (!bias.IsEmpty)
-                    {
-                        TensorPrimitives.Add(destination, bias.Slice(channel0, layout.Runs), destination);
-                    }
-                    continue;
-                }
-                for (int k = 0; k < layout.Runs; k++)
-                {
-                    var run = destination.Slice(k * layout.Run, layout.Run);
-                    float w = weight.IsEmpty ? 1f : weight[channel0 + k], b = bias.IsEmpty ? 0f : bias[channel0 + k];
-                    TensorPrimitives.Multiply(run, w, run);
-                    TensorPrimitives.Add(run, b, run);
-                }
-            }
-        }
-    }
-
     /// <summary>
     /// The fused backward, with xhat = (x - mean) invStd and ghat = grad weight:
     /// dx = invStd (ghat - mean(ghat) - xhat mean(ghat xhat)) when the statistics came from x (<paramref name="batchStats"/>),
     /// dx = invStd ghat when they are constants (BatchNorm in eval mode); dweight = sum(grad xhat), dbias = sum(grad)
-    /// per channel. Empty destinations are skipped; dweight and dbias must come zeroed.
+    /// per channel. Empty destinations are skipped; dweight and dbias are added to.
     /// </summary>
     public static void Backward(ReadOnlySpan<float> grad, ReadOnlySpan<float> x, in NormLayout layout, ReadOnlySpan<float> mean,
         ReadOnlySpan<float> invStd, ReadOnlySpan<float> weight, bool batchStats, Span<float> dx, Span<float> dweight, Span<float> dbias)
     {
-        var xhat = new float[layout.Segment];
-        var ghat = new float[layout.Segment];
-        for (int group = 0; group < layout.Groups; group++)
+        int n = layout.Groups * layout.GroupSize, channels = layout.Channels;
+        Check(x.Length == n && grad.Length == n && (dx.IsEmpty || dx.Length == n) && mean.Length == layout.Groups && invStd.Length == layout.Groups
+            && Affine(weight, layout) && Affine(dweight, layout) && Affine(dbias, layout), layout);
+        int blocks = BlockCount(layout, out _);
+        bool affine = !dweight.IsEmpty || !dbias.IsEmpty;
+        // per block: the weight gradient's sums, then the bias gradient's
+        float[]? partials = affine ? Buffers.BufferPool.RentFloats(blocks * 2 * channels) : null;
+        fixed (float* pg = grad, px = x, pm = mean, ps = invStd, pw = weight, pdx = dx, pp = partials)
         {
-            int channel0 = group % layout.Period * layout.Runs;
-            double sumG = 0, sumGX = 0;
-            if (batchStats || !dweight.IsEmpty || !dbias.IsEmpty)
+            if (partials is not null)
             {
-                for (int a = 0; a < layout.Outer; a++)
-                {
-                    var g = Segment(grad, layout, a, group);
-                    Prepare(g, Segment(x, layout, a, group), layout, mean[group], invStd[group], weight, channel0, xhat, ghat);
-                    sumG += TensorPrimitives.Sum(ghat);
-                    sumGX += TensorPrimitives.Dot(ghat, xhat);
-                    AccumulateAffine(g, xhat, layout, channel0, dweight, dbias);
-                }
+                new Span<float>(pp, blocks * 2 * channels).Clear();
             }
-            if (dx.IsEmpty)
+            var job = new Job(layout, px, pg, pw, null, pdx, pm, ps) { Partials = pp, BatchStatistics = batchStats, Affine = affine };
+            Blocks(layout, n, job, static (in Job j, int g0, int g1) => j.BackwardGroups(g0, g1));
+            for (int b = 0; partials is not null && b < blocks; b++)
             {
-                continue;
-            }
-            float meanG = (float)(sumG / layout.GroupSize), meanGX = (float)(sumGX / layout.GroupSize);
-            for (int a = 0; a < layout.Outer; a++)
-            {
-                var d = Segment(dx, layout, a, group);
-                Prepare(Segment(grad, layout, a, group), Segment(x, layout, a, group), layout, mean[group], invStd[group], weight, channel0, xhat, ghat);
-                if (batchStats)
+                for (int c = 0; c < channels; c++)
                 {
-                    TensorPrimitives.Subtract(ghat, meanG, d);
-                    TensorPrimitives.MultiplyAdd(xhat, -meanGX, d, d);
-                    TensorPrimitives.Multiply(d, invStd[group], d);
-                }
-                else
-                {
-                    TensorPrimitives.Multiply(ghat, invStd[group], d);
+                    if (!dweight.IsEmpty)
+                    {
+                        dweight[c] += pp[(2 * b) * channels + c];
+                    }
+                    if (!dbias.IsEmpty)
+                    {
+                        dbias[c] += pp[(2 * b + 1) * channels + c];
+                    }
                 }
             }
         }
+        Buffers.BufferPool.ReturnFloats(partials);
     }
 
-    // xhat and ghat of one segment
-    private static void Prepare(ReadOnlySpan<float> grad, ReadOnlySpan<float> x, in NormLayout layout, float mean, float invStd,
-        ReadOnlySpan<float> weight, int channel0, Span<float> xhat, Span<float> ghat)
+    private delegate void GroupsBody(in Job job, int firstGroup, int endGroup);
+
+    /// <summary>Blocks of consecutive groups of about <see cref="BlockElements"/> elements, fixed by the layout alone.</summary>
+    private static int BlockCount(in NormLayout layout, out int groupsPerBlock)
     {
-        TensorPrimitives.Subtract(x, mean, xhat);
-        TensorPrimitives.Multiply(xhat, invStd, xhat);
-        if (weight.IsEmpty)
-        {
-            grad.CopyTo(ghat);
-        }
-        else if (layout.Run == 1)
-        {
-            TensorPrimitives.Multiply(grad, weight.Slice(channel0, layout.Runs), ghat);
-        }
-        else
-        {
-            for (int k = 0; k < layout.Runs; k++)
-            {
-                TensorPrimitives.Multiply(grad.Slice(k * layout.Run, layout.Run), weight[channel0 + k], ghat.Slice(k * layout.Run, layout.Run));
-            }
-        }
+        groupsPerBlock = Math.Max(1, BlockElements / Math.Max(1, layout.GroupSize));
+        return (layout.Groups + groupsPerBlock - 1) / groupsPerBlock;
     }
 
-    private static void AccumulateAffine(ReadOnlySpan<float> grad, ReadOnlySpan<float> xhat, in NormLayout layout, int channel0,
-        Span<float> dweight, Span<float> dbias)
+    private static void Blocks(in NormLayout layout, int elements, Job job, GroupsBody body)
     {
-        if (layout.Run == 1)
+        int blocks = BlockCount(layout, out int perBlock), groups = layout.Groups;
+        if (blocks <= 1 || elements < 2 * BlockElements || Parallelism.MaxThreads <= 1)
         {
-            if (!dweight.IsEmpty)
+            for (int b = 0; b < blocks; b++)
             {
-                var w = dweight.Slice(channel0, layout.Runs);
-                TensorPrimitives.MultiplyAdd(grad, xhat, w, w);
-            }
-            if (!dbias.IsEmpty)
-            {
-                var b = dbias.Slice(channel0, layout.Runs);
-                TensorPrimitives.Add(b, grad, b);
+                body(job, b * perBlock, Math.Min(groups, (b + 1) * perBlock));
             }
             return;
         }
-        for (int k = 0; k < layout.Runs; k++)
+        Workers.Run(blocks, b => body(job, b * perBlock, Math.Min(groups, (b + 1) * perBlock)));
+    }
+
+    private static bool Affine(ReadOnlySpan<float> values, in NormLayout layout) => values.IsEmpty || values.Length == layout.Channels;
+
+    private static void Check(bool valid, in NormLayout layout)
+    {
+        if (!valid)
         {
-            var g = grad.Slice(k * layout.Run, layout.Run);
-            if (!dweight.IsEmpty)
+            throw new ArgumentException($"Normalization: buffer lengths do not fit the layout {layout}.");
+        }
+    }
+
+    /// <summary>One call's operands as pointers (a null weight or bias is 1 or 0), shared by its blocks.</summary>
+    private readonly struct Job(NormLayout layout, float* x, float* grad, float* weight, float* bias, float* output, float* mean, float* invStd)
+    {
+        public float* Variance { get; init; }
+
+        public float Eps { get; init; }
+
+        public bool BatchStatistics { get; init; }
+
+        public bool Affine { get; init; }
+
+        /// <summary>Per block, 2 x Channels floats: the block's sums for dweight, then for dbias.</summary>
+        public float* Partials { get; init; }
+
+        private long Offset(int outer, int group) => ((long)outer * layout.Groups + group) * layout.Segment;
+
+        public void ForwardGroups(int g0, int g1)
+        {
+            int segment = layout.Segment, run = layout.Run;
+            for (int group = g0; group < g1; group++)
             {
-                dweight[channel0 + k] += TensorPrimitives.Dot(g, xhat.Slice(k * layout.Run, layout.Run));
+                if (BatchStatistics)
+                {
+                    double sum = 0;
+                    for (int a = 0; a < layout.Outer; a++)
+                    {
+                        sum += Sum(x + Offset(a, group), segment);
+                    }
+                    float m = (float)(sum / layout.GroupSize);
+                    double squares = 0;
+                    for (int a = 0; a < layout.Outer; a++)
+                    {
+                        squares += SquaredDeviations(x + Offset(a, group), segment, m);
+                    }
+                    float v = (float)(squares / layout.GroupSize);
+                    (mean[group], Variance[group], invStd[group]) = (m, v, 1f / MathF.Sqrt(v + Eps));
+                }
+                float mu = mean[group], s = invStd[group];
+                int channel0 = group % layout.Period * layout.Runs;
+                for (int a = 0; a < layout.Outer; a++)
+                {
+                    float* source = x + Offset(a, group), destination = output + Offset(a, group);
+                    if (run == 1)
+                    {
+                        // the weight runs along the segment (LayerNorm)
+                        NormalizeAlong(source, destination, segment, mu, s, weight is null ? null : weight + channel0, bias is null ? null : bias + channel0);
+                        continue;
+                    }
+                    for (int k = 0; k < layout.Runs; k++)
+                    {
+                        float w = weight is null ? 1f : weight[channel0 + k], b = bias is null ? 0f : bias[channel0 + k];
+                        NormalizeRun(source + k * run, destination + k * run, run, mu, s * w, b);
+                    }
+                }
             }
-            if (!dbias.IsEmpty)
+        }
+
+        public void BackwardGroups(int g0, int g1)
+        {
+            int segment = layout.Segment, run = layout.Run, channels = layout.Channels;
+            BlockCount(layout, out int perBlock);
+            float* dweight = Partials + (g0 / perBlock) * 2 * channels, dbias = dweight + channels;
+            for (int group = g0; group < g1; group++)
             {
-                dbias[channel0 + k] += TensorPrimitives.Sum(g);
+                float mu = mean[group], s = invStd[group];
+                int channel0 = group % layout.Period * layout.Runs;
+                double sumG = 0, sumGX = 0; // sums of ghat and of ghat (x - mean)
+                if (BatchStatistics || Affine)
+                {
+                    for (int a = 0; a < layout.Outer; a++)
+                    {
+                        float* g = grad + Offset(a, group), xs = x + Offset(a, group);
+                        if (run == 1)
+                        {
+                            var (sg, sgx) = SumsAlong(g, xs, segment, mu, s, weight is null ? null : weight + channel0,
+                                Affine ? dweight + channel0 : null, Affine ? dbias + channel0 : null);
+                            (sumG, sumGX) = (sumG + sg, sumGX + sgx);
+                            continue;
+                        }
+                        for (int k = 0; k < layout.Runs; k++)
+                        {
+                            var (sg, sgx) = Sums(g + k * run, xs + k * run, run, mu);
+                            float w = weight is null ? 1f : weight[channel0 + k];
+                            (sumG, sumGX) = (sumG + (double)w * sg, sumGX + (double)w * sgx);
+                            if (Affine)
+                            {
+                                dweight[channel0 + k] += s * sgx;
+                                dbias[channel0 + k] += sg;
+                            }
+                        }
+                    }
+                }
+                if (output is null)
+                {
+                    continue;
+                }
+                // with xhat = (x - mean) invStd and n the group size, invStd (ghat - sumG / n - xhat invStd sumGX / n)
+                // = ghat invStd + (x - mean) slope + offset, slope = -invStd^3 sumGX / n, offset = -invStd sumG / n
+                float slope = BatchStatistics ? (float)(-(double)s * s * s * sumGX / layout.GroupSize) : 0f;
+                float offset = BatchStatistics ? (float)(-(double)s * sumG / layout.GroupSize) : 0f;
+                for (int a = 0; a < layout.Outer; a++)
+                {
+                    float* g = grad + Offset(a, group), xs = x + Offset(a, group), d = output + Offset(a, group);
+                    if (run == 1)
+                    {
+                        InputGradientAlong(g, xs, d, segment, mu, s, weight is null ? null : weight + channel0, slope, offset);
+                        continue;
+                    }
+                    for (int k = 0; k < layout.Runs; k++)
+                    {
+                        float w = weight is null ? 1f : weight[channel0 + k];
+                        InputGradientRun(g + k * run, xs + k * run, d + k * run, run, mu, s * w, slope, offset);
+                    }
+                }
             }
         }
     }
 
-    private static ReadOnlySpan<float> Segment(ReadOnlySpan<float> data, in NormLayout layout, int outer, int group)
-        => data.Slice((outer * layout.Groups + group) * layout.Segment, layout.Segment);
+    // The loops over one contiguous run, vector body and scalar tail. Two accumulators hide the add latency.
 
-    private static Span<float> Segment(Span<float> data, in NormLayout layout, int outer, int group)
-        => data.Slice((outer * layout.Groups + group) * layout.Segment, layout.Segment);
+    private static float Sum(float* x, int n)
+    {
+        int i = 0, w = Vector<float>.Count;
+        Vector<float> acc0 = default, acc1 = default;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; i <= n - 2 * w; i += 2 * w)
+            {
+                acc0 += Vector.Load(x + i);
+                acc1 += Vector.Load(x + i + w);
+            }
+            for (; i <= n - w; i += w)
+            {
+                acc0 += Vector.Load(x + i);
+            }
+        }
+        float sum = Vector.Sum(acc0 + acc1);
+        for (; i < n; i++)
+        {
+            sum += x[i];
+        }
+        return sum;
+    }
+
+    private static float SquaredDeviations(float* x, int n, float mean)
+    {
+        int i = 0, w = Vector<float>.Count;
+        var m = new Vector<float>(mean);
+        Vector<float> acc0 = default, acc1 = default;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; i <= n - 2 * w; i += 2 * w)
+            {
+                var d0 = Vector.Load(x + i) - m;
+                var d1 = Vector.Load(x + i + w) - m;
+                acc0 = Vector.FusedMultiplyAdd(d0, d0, acc0);
+                acc1 = Vector.FusedMultiplyAdd(d1, d1, acc1);
+            }
+            for (; i <= n - w; i += w)
+            {
+                var d = Vector.Load(x + i) - m;
+                acc0 = Vector.FusedMultiplyAdd(d, d, acc0);
+            }
+        }
+        float sum = Vector.Sum(acc0 + acc1);
+        for (; i < n; i++)
+        {
+            float d = x[i] - mean;
+            sum = MathF.FusedMultiplyAdd(d, d, sum);
+        }
+        return sum;
+    }
+
+    /// <summary>y = (x - mean) scale + shift over a run of one channel.</summary>
+    private static void NormalizeRun(float* x, float* y, int n, float mean, float scale, float shift)
+    {
+        int i = 0, w = Vector<float>.Count;
+        if (Vector.IsHardwareAccelerated)
+        {
+            Vector<float> m = new(mean), a = new(scale), b = new(shift);
+            for (; i <= n - w; i += w)
+            {
+                Vector.Store(Vector.FusedMultiplyAdd(Vector.Load(x + i) - m, a, b), y + i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            y[i] = MathF.FusedMultiplyAdd(x[i] - mean, scale, shift);
+        }
+    }
+
+    /// <summary>y = (x - mean) invStd weight + bias with the weight and bias running along the segment (null: 1 and 0).</summary>
+    private static void NormalizeAlong(float* x, float* y, int n, float mean, float invStd, float* weight, float* bias)
+    {
+        int i = 0, w = Vector<float>.Count;
+        if (Vector.IsHardwareAccelerated)
+        {
+            Vector<float> m = new(mean), s = new(invStd);
+            for (; i <= n - w; i += w)
+            {
+                var xhat = (Vector.Load(x + i) - m) * s;
+                var scale = weight is null ? Vector<float>.One : Vector.Load(weight + i);
+                var shift = bias is null ? Vector<float>.Zero : Vector.Load(bias + i);
+                Vector.Store(Vector.FusedMultiplyAdd(xhat, scale, shift), y + i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            y[i] = MathF.FusedMultiplyAdd((x[i] - mean) * invStd, weight is null ? 1f : weight[i], bias is null ? 0f : bias[i]);
+        }
+    }
+
+    /// <summary>(sum of grad, sum of grad (x - mean)) over a run of one channel.</summary>
+    private static (float Grad, float GradX) Sums(float* grad, float* x, int n, float mean)
+    {
+        int i = 0, w = Vector<float>.Count;
+        Vector<float> m = new(mean), g0 = default, g1 = default, gx0 = default, gx1 = default;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; i <= n - 2 * w; i += 2 * w)
+            {
+                var a = Vector.Load(grad + i);
+                var b = Vector.Load(grad + i + w);
+                g0 += a;
+                g1 += b;
+                gx0 = Vector.FusedMultiplyAdd(a, Vector.Load(x + i) - m, gx0);
+                gx1 = Vector.FusedMultiplyAdd(b, Vector.Load(x + i + w) - m, gx1);
+            }
+            for (; i <= n - w; i += w)
+            {
+                var a = Vector.Load(grad + i);
+                g0 += a;
+                gx0 = Vector.FusedMultiplyAdd(a, Vector.Load(x + i) - m, gx0);
+            }
+        }
+        float sg = Vector.Sum(g0 + g1), sgx = Vector.Sum(gx0 + gx1);
+        for (; i < n; i++)
+        {
+            sg += grad[i];
+            sgx = MathF.FusedMultiplyAdd(grad[i], x[i] - mean, sgx);
+        }
+        return (sg, sgx);
+    }
+
+    /// <summary>
+    /// Along a segment whose weight runs with it (LayerNorm): returns (sum of ghat, sum of ghat (x - mean)) with ghat =
+    /// grad weight, and adds grad xhat to dweight and grad to dbias element by element (where not null).
+    /// </summary>
+    private static (float Grad, float GradX) SumsAlong(float* grad, float* x, int n, float mean, float invStd, float* weight, float* dweight, float* dbias)
+    {
+        int i = 0, w = Vector<float>.Count;
+        Vector<float> m = new(mean), s = new(invStd), g0 = default, gx0 = default;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; i <= n - w; i += w)
+            {
+                var g = Vector.Load(grad + i);
+                var d = Vector.Load(x + i) - m;
+                var ghat = weight is null ? g : g * Vector.Load(weight + i);
+                g0 += ghat;
+                gx0 = Vector.FusedMultiplyAdd(ghat, d, gx0);
+                if (dweight is not null)
+                {
+                    Vector.Store(Vector.FusedMultiplyAdd(g, d * s, Vector.Load(dweight + i)), dweight + i);
+                    Vector.Store(Vector.Load(dbias + i) + g, dbias + i);
+                }
+            }
+        }
+        float sg = Vector.Sum(g0), sgx = Vector.Sum(gx0);
+        for (; i < n; i++)
+        {
+            float g = grad[i], d = x[i] - mean, ghat = weight is null ? g : g * weight[i];
+            sg += ghat;
+            sgx = MathF.FusedMultiplyAdd(ghat, d, sgx);
+            if (dweight is not null)
+            {
+                dweight[i] = MathF.FusedMultiplyAdd(g, d * invStd, dweight[i]);
+                dbias[i] += g;
+            }
+        }
+        return (sg, sgx);
+    }
+
+    /// <summary>dx = grad scale + (x - mean) slope + offset over a run of one channel (scale = invStd weight).</summary>
+    private static void InputGradientRun(float* grad, float* x, float* dx, int n, float mean, float scale, float slope, float offset)
+    {
+        int i = 0, w = Vector<float>.Count;
+        if (Vector.IsHardwareAccelerated)
+        {
+            Vector<float> m = new(mean), a = new(scale), b = new(slope), c = new(offset);
+            for (; i <= n - w; i += w)
+            {
+                Vector.Store(Vector.FusedMultiplyAdd(Vector.Load(grad + i), a, Vector.FusedMultiplyAdd(Vector.Load(x + i) - m, b, c)), dx + i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            dx[i] = MathF.FusedMultiplyAdd(grad[i], scale, MathF.FusedMultiplyAdd(x[i] - mean, slope, offset));
+        }
+    }
+
+    /// <summary>dx = grad weight invStd + (x - mean) slope + offset with the weight running along the segment (null: 1).</summary>
+    private static void InputGradientAlong(float* grad, float* x, float* dx, int n, float mean, float invStd, float* weight, float slope, float offset)
+    {
+        int i = 0, w = Vector<float>.Count;
+        if (Vector.IsHardwareAccelerated)
+        {
+            Vector<float> m = new(mean), s = new(invStd), b = new(slope), c = new(offset);
+            for (; i <= n - w; i += w)
+            {
+                var ghat = weight is null ? Vector.Load(grad + i) : Vector.Load(grad + i) * Vector.Load(weight + i);
+                Vector.Store(Vector.FusedMultiplyAdd(ghat, s, Vector.FusedMultiplyAdd(Vector.Load(x + i) - m, b, c)), dx + i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            float ghat = weight is null ? grad[i] : grad[i] * weight[i];
+            dx[i] = MathF.FusedMultiplyAdd(ghat, invStd, MathF.FusedMultiplyAdd(x[i] - mean, slope, offset));
+        }
+    }
 }

@@ -26,40 +26,45 @@ internal abstract class NormalizationFunction : Function
 
     /// <summary>Normalizes x with the given per-group statistics and records the node.</summary>
     private protected static Variable Normalize(NormalizationFunction node, Variable x, Variable? weight, Variable? bias, in NormLayout layout,
-        Tensor mean, Tensor invStd, bool batchStats, float eps)
+        Tensor mean, Tensor invStd, float eps)
     {
         var output = Tensor.EmptyOwned((int[])x.Value.ShapeArray.Clone());
         Kernels.Normalization.Forward(x.Value.AsReadOnlySpan(), layout, mean.AsReadOnlySpan(), invStd.AsReadOnlySpan(),
-            weight is null ? default : weight.Value.AsReadOnlySpan(), bias is null ? default : bias.Value.AsReadOnlySpan(), output.AsSpan());
-        (node._layout, node._mean, node._invStd, node._batchStats, node._eps) = (layout, mean, invStd, batchStats, eps);
+            Values(weight), Values(bias), output.AsSpan());
+        return node.Record(x, weight, bias, output, layout, mean, invStd, batchStats: false, eps);
+    }
+
+    /// <summary>
+    /// Normalizes x with its own statistics per group and records the node; returns the batch variance too (for
+    /// BatchNorm's running statistics).
+    /// </summary>
+    private protected static (Variable Output, Tensor Mean, Tensor Variance) NormalizeBySelf(NormalizationFunction node, Variable x, Variable? weight,
+        Variable? bias, in NormLayout layout, float eps)
+    {
+        var output = Tensor.EmptyOwned((int[])x.Value.ShapeArray.Clone());
+        Tensor mean = Tensor.Zeros(layout.Groups), variance = Tensor.Zeros(layout.Groups), invStd = Tensor.Zeros(layout.Groups);
+        Kernels.Normalization.ForwardWithBatchStatistics(x.Value.AsReadOnlySpan(), layout, eps, Values(weight), Values(bias), output.AsSpan(),
+            mean.AsSpan(), variance.AsSpan(), invStd.AsSpan());
+        return (node.Record(x, weight, bias, output, layout, mean, invStd, batchStats: true, eps), mean, variance);
+    }
+
+    private static ReadOnlySpan<float> Values(Variable? v) => v is null ? default : v.Value.AsReadOnlySpan();
+
+    private Variable Record(Variable x, Variable? weight, Variable? bias, Tensor output, in NormLayout layout, Tensor mean, Tensor invStd, bool batchStats, float eps)
+    {
+        (_layout, _mean, _invStd, _batchStats, _eps) = (layout, mean, invStd, batchStats, eps);
         var inputs = new List<Variable>(3) { x };
         if (weight is not null)
         {
-            node._weightIndex = inputs.Count;
+            _weightIndex = inputs.Count;
             inputs.Add(weight);
         }
         if (bias is not null)
         {
-            node._biasIndex = inputs.Count;
+            _biasIndex = inputs.Count;
             inputs.Add(bias);
         }
-        return node.Record(output, [.. inputs]);
-    }
-
-    /// <summary>Normalizes x with its own statistics (LayerNorm, GroupNorm) and records the node.</summary>
-    private protected static Variable NormalizeBySelf(NormalizationFunction node, Variable x, Variable? weight, Variable? bias, in NormLayout layout, float eps)
-    {
-        var (mean, _, invStd) = Moments(x.Value, layout, eps);
-        return Normalize(node, x, weight, bias, layout, mean, invStd, batchStats: true, eps);
-    }
-
-    /// <summary>The batch's mean and biased variance per group, and 1 / sqrt(variance + eps).</summary>
-    private protected static (Tensor Mean, Tensor Variance, Tensor InvStd) Moments(Tensor x, in NormLayout layout, float eps)
-    {
-        Tensor mean = Tensor.Zeros(layout.Groups), variance = Tensor.Zeros(layout.Groups), invStd = Tensor.Zeros(layout.Groups);
-        Kernels.Normalization.Moments(x.AsReadOnlySpan(), layout, mean.AsSpan(), variance.AsSpan());
-        Kernels.Normalization.InverseStd(variance.AsReadOnlySpan(), eps, invStd.AsSpan());
-        return (mean, variance, invStd);
+        return Record(output, [.. inputs]);
     }
 
     internal override void Backward(Tensor grad, Tensor?[] inputGrads)
@@ -147,25 +152,21 @@ internal sealed class BatchNormFunction : NormalizationFunction
         var shape = x.Value.Shape;
         int spatial = Shapes.Numel(shape[2..]);
         var layout = new NormLayout(shape[0], 1, shape[1], 1, spatial);
-        Tensor mean, invStd;
-        if (training)
-        {
-            (mean, var variance, invStd) = Moments(x.Value, layout, eps);
-            if (runningMean is not null && runningVar is not null)
-            {
-                // a write to buffers, not an op: nothing is recorded, and the writes bump the buffers' versions
-                Kernels.Normalization.UpdateRunning(mean.AsReadOnlySpan(), variance.AsReadOnlySpan(), layout.GroupSize, momentum,
-                    runningMean.AsSpan(), runningVar.AsSpan());
-            }
-        }
-        else
-        {
-            mean = runningMean!.Clone();
-            invStd = Tensor.Zeros(layout.Groups);
-            Kernels.Normalization.InverseStd(runningVar!.AsReadOnlySpan(), eps, invStd.AsSpan());
-        }
         var node = new BatchNormFunction { _training = training, _runningMean = training ? null : runningMean, _runningVar = training ? null : runningVar };
-        return Normalize(node, x, weight, bias, layout, mean, invStd, batchStats: training, eps);
+        if (!training)
+        {
+            var invStd = Tensor.Zeros(layout.Groups);
+            Kernels.Normalization.InverseStd(runningVar!.AsReadOnlySpan(), eps, invStd.AsSpan());
+            return Normalize(node, x, weight, bias, layout, runningMean!.Clone(), invStd, eps);
+        }
+        var (output, mean, variance) = NormalizeBySelf(node, x, weight, bias, layout, eps);
+        if (runningMean is not null && runningVar is not null)
+        {
+            // a write to buffers, not an op: nothing is recorded, and the writes bump the buffers' versions
+            Kernels.Normalization.UpdateRunning(mean.AsReadOnlySpan(), variance.AsReadOnlySpan(), layout.GroupSize, momentum,
+                runningMean.AsSpan(), runningVar.AsSpan());
+        }
+        return output;
     }
 }
 
@@ -183,7 +184,7 @@ internal sealed class LayerNormFunction : NormalizationFunction
     {
         int count = Shapes.Numel(x.Value.Shape[axis..]);
         var layout = new NormLayout(1, x.Value.Length / Math.Max(count, 1), 1, count, 1);
-        return NormalizeBySelf(new LayerNormFunction { _axis = axis }, x, weight, bias, layout, eps);
+        return NormalizeBySelf(new LayerNormFunction { _axis = axis }, x, weight, bias, layout, eps).Output;
     }
 }
 
@@ -200,6 +201,6 @@ internal sealed class GroupNormFunction : NormalizationFunction
     {
         var shape = x.Value.Shape;
         var layout = new NormLayout(1, shape[0], groups, shape[1] / groups, Shapes.Numel(shape[2..]));
-        return NormalizeBySelf(new GroupNormFunction { _groups = groups }, x, weight, bias, layout, eps);
+        return NormalizeBySelf(new GroupNormFunction { _groups = groups }, x, weight, bias, layout, eps).Output;
     }
 }

@@ -18,6 +18,9 @@ public sealed class NormalizationKernelTests
         [1, 2, 1, 257, 1],  // LayerNorm [2, 257]
         [1, 2, 3, 2, 17],   // GroupNorm [2, 6, 17] in 3 groups
         [1, 3, 1, 4, 1],    // GroupNorm with one group of 4 channels and length 1
+        [64, 1, 5, 1, 49],  // BatchNorm [64, 5, 7, 7]: several blocks of groups
+        [1, 300, 1, 67, 1], // LayerNorm [300, 67]: several blocks of rows share the weight gradient
+        [1, 40, 4, 3, 150], // GroupNorm [40, 12, 150] in 4 groups
     ];
 
     [TestMethod]
@@ -35,10 +38,8 @@ public sealed class NormalizationKernelTests
         var mean = new float[l.Groups];
         var variance = new float[l.Groups];
         var invStd = new float[l.Groups];
-        Normalization.Moments(x, l, mean, variance);
-        Normalization.InverseStd(variance, eps, invStd);
         var y = new float[n];
-        Normalization.Forward(x, l, mean, invStd, weight, bias, y);
+        Normalization.ForwardWithBatchStatistics(x, l, eps, weight, bias, y, mean, variance, invStd);
         var dx = new float[n];
         var dw = new float[l.Channels];
         var db = new float[l.Channels];
@@ -51,6 +52,67 @@ public sealed class NormalizationKernelTests
         AssertClose(r.Dx, dx, "dx");
         AssertClose(r.Dw, dw, "dweight");
         AssertClose(r.Db, db, "dbias");
+    }
+
+    [TestMethod]
+    [DynamicData(nameof(Layouts))]
+    public void GivenStatisticsAreConstants(int outer, int rows, int period, int runs, int run)
+    {
+        // eval-mode BatchNorm: y = (x - mean) invStd weight + bias and dx = grad weight invStd, nothing through the statistics
+        var l = new NormLayout(outer, rows, period, runs, run);
+        int n = l.Groups * l.GroupSize;
+        var x = KernelTestData.Values(n, 5, specials: false);
+        var grad = KernelTestData.Values(n, 6, specials: false);
+        var weight = KernelTestData.Values(l.Channels, 7, specials: false);
+        var mean = KernelTestData.Values(l.Groups, 8, specials: false);
+        var invStd = KernelTestData.Values(l.Groups, 9, specials: false).Select(v => 0.5f + Math.Abs(v)).ToArray();
+        var y = new float[n];
+        Normalization.Forward(x, l, mean, invStd, weight, default, y);
+        var dx = new float[n];
+        Normalization.Backward(grad, x, l, mean, invStd, weight, batchStats: false, dx, default, default);
+        for (int i = 0; i < n; i++)
+        {
+            int group = i / l.Segment % l.Groups, channel = group % l.Period * l.Runs + i % l.Segment / l.Run;
+            double s = invStd[group], w = weight[channel];
+            Assert.AreEqual((x[i] - mean[group]) * s * w, y[i], 1e-5 + 1e-5 * Math.Abs(y[i]), $"y[{i}]");
+            Assert.AreEqual(grad[i] * w * s, dx[i], 1e-5 + 1e-5 * Math.Abs(dx[i]), $"dx[{i}]");
+        }
+    }
+
+    [TestMethod]
+    public void ResultsDoNotDependOnTheThreadCount()
+    {
+        foreach (var l in new[] { new NormLayout(128, 1, 24, 1, 784), new NormLayout(1, 2048, 1, 128, 1), new NormLayout(1, 16, 8, 3, 196) })
+        {
+            var one = Run(l, 1);
+            var two = Run(l, 2);
+            for (int k = 0; k < one.Length; k++)
+            {
+                CollectionAssert.AreEqual(one[k], two[k], $"{l}: output {k}");
+            }
+        }
+
+        static float[][] Run(NormLayout l, int threads)
+        {
+            int saved = Parallelism.MaxThreads;
+            Parallelism.MaxThreads = threads;
+            try
+            {
+                int n = l.Groups * l.GroupSize;
+                var x = KernelTestData.Values(n, 1, specials: false);
+                var grad = KernelTestData.Values(n, 2, specials: false);
+                var weight = KernelTestData.Values(l.Channels, 3, specials: false);
+                float[] y = new float[n], mean = new float[l.Groups], variance = new float[l.Groups], invStd = new float[l.Groups];
+                Normalization.ForwardWithBatchStatistics(x, l, 1e-5f, weight, weight, y, mean, variance, invStd);
+                float[] dx = new float[n], dw = new float[l.Channels], db = new float[l.Channels];
+                Normalization.Backward(grad, x, l, mean, invStd, weight, batchStats: true, dx, dw, db);
+                return [y, mean, variance, invStd, dx, dw, db];
+            }
+            finally
+            {
+                Parallelism.MaxThreads = saved;
+            }
+        }
     }
 
     [TestMethod]
