@@ -4,7 +4,7 @@ using AutoGrad.Kernels;
 namespace AutoGrad.Benchmarks;
 
 /// <summary>
-/// "gemm M N K [t|n][t|n] ... [--threads T]": GFLOP/s of single products, the median of 15 timed runs of about 50 ms,
+/// "gemm M N K [t|n][t|n] ... [--threads T]": GFLOP/s of single products, the median of 15 timed rounds of about 50 ms after a warm-up round,
 /// a quick look at one shape next to BenchmarkDotNet's full <see cref="GemmBenchmarks"/>. Shapes are written
 /// "2048x384x128nt" (A plain, B transposed).
 /// </summary>
@@ -26,7 +26,7 @@ public static class GemmTimer
             g.FillUniform(a);
             g.FillUniform(b);
             double flops = 2.0 * m * n * k;
-            int reps = Math.Max(1, (int)(5e9 / 100 / flops));
+            int reps = Math.Max(1, (int)(5e9 / flops)); // about 50 ms a round
             var rates = new List<double>();
             for (int r = 0; r < 16; r++)
             {

@@ -306,7 +306,16 @@ internal static unsafe class Gemm
         {
             int mr = TRows.Value;
             int m = job.M, k = job.K;
-            for (int r = 0; r < mc; r += mr)
+            int packed = 0;
+            if (job.TransA && mr % 8 == 0 && Simd256.IsSupported)
+            {
+                packed = CopyTransposedPanels<Simd256>(job, destination, i0, mc, p0, kc);
+            }
+            else if (job.TransA && mr % 4 == 0 && Simd128.IsSupported)
+            {
+                packed = CopyTransposedPanels<Simd128>(job, destination, i0, mc, p0, kc);
+            }
+            for (int r = packed; r < mc; r += mr)
             {
                 int rows = Math.Min(mr, mc - r);
                 float* panel = destination + r * kc;
@@ -343,6 +352,29 @@ internal static unsafe class Gemm
                     }
                 }
             }
+        }
+
+        /// <summary>
+        /// The full panels of a transposed A (stored [k, m]): each depth's row is read once, front to back, its MR-float
+        /// pieces going to the panels in vectors of TBlock (a panel at a time would read every row once per panel, with a
+        /// page per row). Returns the rows packed.
+        /// </summary>
+        private static int CopyTransposedPanels<TBlock>(Operands job, float* destination, int i0, int mc, int p0, int kc) where TBlock : unmanaged, ISimd<TBlock>
+        {
+            int mr = TRows.Value, w = TBlock.Count, full = mc / mr * mr;
+            for (int p = 0; p < kc; p++)
+            {
+                float* source = job.A + (long)(p0 + p) * job.M + i0;
+                float* slot = destination + p * mr;
+                for (int r = 0; r < full; r += mr)
+                {
+                    for (int i = 0; i < mr; i += w)
+                    {
+                        TBlock.Store(TBlock.Load(source + r + i), slot + r * kc + i);
+                    }
+                }
+            }
+            return full;
         }
 
         /// <summary>
