@@ -20,6 +20,11 @@ public sealed class NnGradCheckTests
         ["conv2d/non_square"] = new(a => F.Conv2d(a[0], a[1], a[2], (1, 2), (1, 0), (1, 1)), g => [N(g, 2, 2, 5, 6), N(g, 3, 2, 3, 2), N(g, 3)]),
         ["conv2d/dilation2"] = new(a => F.Conv2d(a[0], a[1], null, (1, 1), (2, 1), (2, 2)), g => [N(g, 1, 2, 6, 6), N(g, 2, 2, 3, 2)]),
         ["conv2d/1x1"] = new(a => F.Conv2d(a[0], a[1], a[2]), g => [N(g, 3, 4, 3, 2), N(g, 2, 4, 1, 1), N(g, 2)]),
+        // sixteen channels in and out: the forward and the input gradient both take the channel-lanes kernel (the input
+        // gradient as the forward of the transposed layer), also with a kernel wider than high and no padding along the width
+        ["conv2d/channel_lanes_both_ways"] = new(a => F.Conv2d(a[0], a[1], a[2], padding: 1), g => [N(g, 2, 16, 5, 4), N(g, 16, 16, 3, 3), N(g, 16)]),
+        ["conv2d/channel_lanes_both_ways_non_square"] = new(a => F.Conv2d(a[0], a[1], null, (1, 1), (1, 0), (1, 1)),
+            g => [N(g, 1, 16, 4, 6), N(g, 16, 16, 2, 3)]),
         ["conv2d/unbatched"] = new(a => F.Conv2d(a[0], a[1], a[2], padding: 1), g => [N(g, 2, 4, 4), N(g, 3, 2, 3, 3), N(g, 3)]),
         // transposed convolution: weight [in, out / groups, kh, kw]
         ["conv_transpose2d/basic"] = new(a => F.ConvTranspose2d(a[0], a[1], a[2]), g => [N(g, 2, 2, 4, 4), N(g, 2, 3, 3, 3), N(g, 3)]),

@@ -12,6 +12,9 @@ internal class DirectAlgorithm(ConvGeometry g, int outChannels) : ConvolutionAlg
 {
     private float[]? _flipped;
 
+    /// <summary>The weight flipped along both kernel axes and transposed to [C, O, kh, kw], while a backward runs.</summary>
+    protected float[]? FlippedWeight => _flipped;
+
     /// <summary>The input, kept for the weight gradient.</summary>
     protected Tensor? Input { get; private set; }
 
