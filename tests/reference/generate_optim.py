@@ -117,6 +117,10 @@ ONECYCLE_TRAJECTORIES = [
 for name, kind, opts, cycle in ONECYCLE_TRAJECTORIES:
     optimizers.append({"name": name, "kind": kind, "options": json_options(opts), "groups": False, "clip": None,
                        "onecycle": json_options(cycle), "steps": trajectory(kind, opts, onecycle=cycle)})
+# OneCycleLR with a max_lr and momentum limits of each group's own (PyTorch's lists)
+GROUP_CYCLE = dict(max_lr=[0.2, 0.05], base_momentum=[0.8, 0.85], max_momentum=[0.9, 0.99])
+optimizers.append({"name": "sgd_onecycle_two_groups", "kind": "sgd", "options": {"lr": 0.1, "momentum": 0.9}, "groups": True, "clip": None,
+                   "onecycle": GROUP_CYCLE, "steps": trajectory("sgd", dict(lr=0.1, momentum=0.9), groups=True, onecycle=GROUP_CYCLE)})
 optimizers.append({"name": "sgd_two_groups", "kind": "sgd", "options": {"lr": 0.1, "momentum": 0.9}, "groups": True, "clip": None,
                    "steps": trajectory("sgd", dict(lr=0.1, momentum=0.9), groups=True)})
 optimizers.append({"name": "adam_two_groups", "kind": "adam", "options": {"lr": 0.05}, "groups": True, "clip": None,

@@ -15,7 +15,8 @@ public enum AnnealStrategy
 /// over the first <c>pctStart</c> of the steps, then falls to initial / finalDivFactor; with <c>threePhase</c> it
 /// first falls back to the initial rate and only then anneals to the minimum. With <c>cycleMomentum</c> the momentum
 /// (SGD, RMSprop) or beta1 (Adam, AdamW, NAdam) moves the opposite way between maxMomentum and baseMomentum, through
-/// <see cref="ParamGroup.Momentum"/>. The groups' initial_lr becomes max_lr / divFactor, as in PyTorch.
+/// <see cref="ParamGroup.Momentum"/>; <c>baseMomenta</c> and <c>maxMomenta</c> give each group limits of its own (PyTorch's
+/// lists for base_momentum and max_momentum). The groups' initial_lr becomes max_lr / divFactor, as in PyTorch.
 /// </summary>
 /// <remarks>
 /// Everything is a function of the step, so loading the schedule's state restores the momentum too. Stepping more
@@ -23,15 +24,18 @@ public enum AnnealStrategy
 /// </remarks>
 public sealed class OneCycleLr(Optimizer optimizer, IReadOnlyList<float> maxLearningRates, int? totalSteps = null, int? epochs = null,
     int? stepsPerEpoch = null, float pctStart = 0.3f, AnnealStrategy annealStrategy = AnnealStrategy.Cos, bool cycleMomentum = true,
-    float baseMomentum = 0.85f, float maxMomentum = 0.95f, float divFactor = 25f, float finalDivFactor = 1e4f, bool threePhase = false)
+    float baseMomentum = 0.85f, float maxMomentum = 0.95f, float divFactor = 25f, float finalDivFactor = 1e4f, bool threePhase = false,
+    IReadOnlyList<float>? baseMomenta = null, IReadOnlyList<float>? maxMomenta = null)
     : LrScheduler(optimizer)
 {
     /// <summary>The same max_lr for every group.</summary>
     public OneCycleLr(Optimizer optimizer, float maxLearningRate, int? totalSteps = null, int? epochs = null, int? stepsPerEpoch = null,
         float pctStart = 0.3f, AnnealStrategy annealStrategy = AnnealStrategy.Cos, bool cycleMomentum = true, float baseMomentum = 0.85f,
-        float maxMomentum = 0.95f, float divFactor = 25f, float finalDivFactor = 1e4f, bool threePhase = false)
+        float maxMomentum = 0.95f, float divFactor = 25f, float finalDivFactor = 1e4f, bool threePhase = false,
+        IReadOnlyList<float>? baseMomenta = null, IReadOnlyList<float>? maxMomenta = null)
         : this(optimizer, Enumerable.Repeat(maxLearningRate, optimizer?.ParamGroups.Count ?? 0).ToArray(), totalSteps, epochs,
-            stepsPerEpoch, pctStart, annealStrategy, cycleMomentum, baseMomentum, maxMomentum, divFactor, finalDivFactor, threePhase)
+            stepsPerEpoch, pctStart, annealStrategy, cycleMomentum, baseMomentum, maxMomentum, divFactor, finalDivFactor, threePhase,
+            baseMomenta, maxMomenta)
     {
     }
 
@@ -45,7 +49,7 @@ public sealed class OneCycleLr(Optimizer optimizer, IReadOnlyList<float> maxLear
         ? annealStrategy
         : throw new ArgumentOutOfRangeException(nameof(annealStrategy), annealStrategy, "OneCycleLr: annealStrategy must be Cos or Linear.");
 
-    private readonly (float Base, float Max)? _momentum = Momentum(optimizer, cycleMomentum, baseMomentum, maxMomentum);
+    private readonly (float Base, float Max)[]? _momentum = Momentum(optimizer, cycleMomentum, baseMomentum, maxMomentum, baseMomenta, maxMomenta);
 
     private readonly float[] _maxRates = Prepare(optimizer, maxLearningRates, divFactor, finalDivFactor);
 
@@ -91,9 +95,19 @@ public sealed class OneCycleLr(Optimizer optimizer, IReadOnlyList<float> maxLear
             : [new(rise, 0, 1, true, false), new(totalSteps - 1, 1, 2, false, true)];
     }
 
-    private static (float, float)? Momentum(Optimizer optimizer, bool cycle, float baseMomentum, float maxMomentum)
+    /// <summary>Each group's (base, max) momentum, or null when the momentum does not cycle.</summary>
+    private static (float, float)[]? Momentum(Optimizer optimizer, bool cycle, float baseMomentum, float maxMomentum,
+        IReadOnlyList<float>? baseMomenta, IReadOnlyList<float>? maxMomenta)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
+        int groups = optimizer.ParamGroups.Count;
+        foreach (var (list, name) in new[] { (baseMomenta, nameof(baseMomenta)), (maxMomenta, nameof(maxMomenta)) })
+        {
+            if (list is not null && list.Count != groups)
+            {
+                throw new ArgumentException($"OneCycleLr: expected {groups} values in {name} (one per group), got {list.Count}.", name);
+            }
+        }
         if (!cycle)
         {
             return null;
@@ -102,12 +116,18 @@ public sealed class OneCycleLr(Optimizer optimizer, IReadOnlyList<float> maxLear
         {
             throw new ArgumentException($"OneCycleLr: {optimizer.Name} has no momentum or beta1 to cycle; pass cycleMomentum: false.", nameof(optimizer));
         }
-        if (!(baseMomentum >= 0f && baseMomentum <= maxMomentum && maxMomentum < 1f))
+        var limits = new (float, float)[groups];
+        for (int g = 0; g < groups; g++)
         {
-            throw new ArgumentOutOfRangeException(nameof(baseMomentum), baseMomentum,
-                $"OneCycleLr: need 0 <= baseMomentum <= maxMomentum < 1; got {baseMomentum} and {maxMomentum}.");
+            float low = baseMomenta?[g] ?? baseMomentum, high = maxMomenta?[g] ?? maxMomentum;
+            if (!(low >= 0f && low <= high && high < 1f))
+            {
+                throw new ArgumentOutOfRangeException(nameof(baseMomentum), low,
+                    $"OneCycleLr: need 0 <= baseMomentum <= maxMomentum < 1; got {low} and {high} for group {g}.");
+            }
+            limits[g] = (low, high);
         }
-        return (baseMomentum, maxMomentum);
+        return limits;
     }
 
     private static float[] Prepare(Optimizer optimizer, IReadOnlyList<float> maxRates, float divFactor, float finalDivFactor)
@@ -151,13 +171,14 @@ public sealed class OneCycleLr(Optimizer optimizer, IReadOnlyList<float> maxLear
     private protected override void Apply()
     {
         base.Apply();
-        if (_momentum is { } m)
+        if (_momentum is { } limits)
         {
             var (phase, pct) = Locate(Epoch);
-            float momentum = (float)Anneal(phase.StartMomentumMax ? m.Max : m.Base, phase.EndMomentumMax ? m.Max : m.Base, pct);
-            foreach (var group in Optimizer.ParamGroups)
+            var groups = Optimizer.ParamGroups;
+            for (int g = 0; g < groups.Count; g++)
             {
-                group.Momentum = momentum;
+                var (low, high) = limits[g];
+                groups[g].Momentum = (float)Anneal(phase.StartMomentumMax ? high : low, phase.EndMomentumMax ? high : low, pct);
             }
         }
     }

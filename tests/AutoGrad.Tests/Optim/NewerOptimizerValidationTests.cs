@@ -48,6 +48,8 @@ public sealed class NewerOptimizerValidationTests
         Rejects<ArgumentOutOfRangeException>(() => new OneCycleLr(sgd, 0.1f, totalSteps: 10, divFactor: 0f), "divFactor and finalDivFactor must be finite and > 0");
         Rejects<ArgumentOutOfRangeException>(() => new OneCycleLr(sgd, -0.1f, totalSteps: 10), "every max rate must be finite and >= 0");
         Rejects<ArgumentException>(() => new OneCycleLr(new Adagrad(Parameters()), 0.1f, totalSteps: 10), "Adagrad has no momentum or beta1 to cycle");
+        Rejects<ArgumentException>(() => new OneCycleLr(sgd, 0.1f, totalSteps: 10, baseMomenta: [0.8f, 0.8f]), "expected 1 values in baseMomenta (one per group), got 2");
+        Rejects<ArgumentOutOfRangeException>(() => new OneCycleLr(sgd, 0.1f, totalSteps: 10, maxMomenta: [0.5f]), "got 0.85 and 0.5 for group 0");
         Rejects<ArgumentOutOfRangeException>(() => new ReduceLrOnPlateau(sgd, factor: 1f), "factor must be in [0, 1)");
         Rejects<ArgumentOutOfRangeException>(() => new ReduceLrOnPlateau(sgd, patience: -1), "patience must be >= 0");
         Rejects<ArgumentOutOfRangeException>(() => new ReduceLrOnPlateau(sgd, threshold: float.NaN), "threshold must be finite and >= 0");

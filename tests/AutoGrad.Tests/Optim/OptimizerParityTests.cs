@@ -84,13 +84,16 @@ public sealed class OptimizerParityTests
 
     private static OneCycleLr CreateOneCycle(Optimizer optimizer, JsonElement o, int? totalSteps)
     {
-        float Opt(string key, float fallback) => o.TryGetProperty(key, out var v) ? v.GetSingle() : fallback;
+        // a value of PyTorch's that may be one for all groups or a list of one per group
+        float[]? List(string key) => o.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Array ? v.EnumerateArray().Select(e => e.GetSingle()).ToArray() : null;
+        float Opt(string key, float fallback) => o.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetSingle() : fallback;
         int? Int(string key) => o.TryGetProperty(key, out var v) ? v.GetInt32() : null;
         bool Flag(string key, bool fallback) => o.TryGetProperty(key, out var v) ? v.GetBoolean() : fallback;
-        return new OneCycleLr(optimizer, Opt("max_lr", 0f), Int("total_steps") ?? totalSteps, Int("epochs"), Int("steps_per_epoch"),
+        var maxRates = List("max_lr") ?? Enumerable.Repeat(Opt("max_lr", 0f), optimizer.ParamGroups.Count).ToArray();
+        return new OneCycleLr(optimizer, maxRates, Int("total_steps") ?? totalSteps, Int("epochs"), Int("steps_per_epoch"),
             Opt("pct_start", 0.3f), Flag("linear", false) ? AnnealStrategy.Linear : AnnealStrategy.Cos, Flag("cycle_momentum", true),
             Opt("base_momentum", 0.85f), Opt("max_momentum", 0.95f), Opt("div_factor", 25f), Opt("final_div_factor", 1e4f),
-            Flag("three_phase", false));
+            Flag("three_phase", false), List("base_momentum"), List("max_momentum"));
     }
 
     // The fixture's LambdaLR lambdas, by name (code cannot travel in JSON).
