@@ -4,8 +4,8 @@ using AutoGrad.Nn;
 namespace AutoGrad.Benchmarks;
 
 /// <summary>
-/// "conv-layers [--batch B] [--threads T] [--only NAME]": forward + backward times of the resnet sample's convolutions and batch
-/// norms, one layer at a time, the median of 20 timed steps (tests/reference/conv_layers_torch.py times the same in PyTorch).
+/// "conv-layers [--batch B] [--threads T] [--only NAME] [--repeat R]": forward + backward times of the resnet sample's
+/// convolutions and batch norms, one layer at a time, and the forward under NoGrad (inference), medians of R - 5 timed steps (tests/reference/conv_layers_torch.py times the same in PyTorch).
 /// </summary>
 public static class ConvLayerTimer
 {
@@ -75,8 +75,25 @@ public static class ConvLayerTimer
                 backwardTimes.Add(b);
             }
         }
+        var inferenceTimes = new List<double>();
+        using (GradMode.NoGrad())
+        {
+            for (int r = 0; r < Repeats; r++)
+            {
+                var clock = Stopwatch.StartNew();
+                var output = forward();
+                double f = clock.Elapsed.TotalMilliseconds;
+                AutoGrad.Buffers.BufferPool.Return(output.Value);
+                if (r >= 5)
+                {
+                    inferenceTimes.Add(f);
+                }
+            }
+        }
         forwardTimes.Sort();
         backwardTimes.Sort();
-        Console.WriteLine($"{name,-20} forward {forwardTimes[forwardTimes.Count / 2],7:F2} ms  backward {backwardTimes[backwardTimes.Count / 2],7:F2} ms");
+        inferenceTimes.Sort();
+        Console.WriteLine($"{name,-20} forward {forwardTimes[forwardTimes.Count / 2],7:F2} ms  backward {backwardTimes[backwardTimes.Count / 2],7:F2} ms"
+            + $"  no-grad forward {inferenceTimes[inferenceTimes.Count / 2],7:F2} ms");
     }
 }

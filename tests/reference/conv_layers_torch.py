@@ -1,5 +1,5 @@
 """Times the resnet sample's convolutions and batch norms one layer at a time in PyTorch, forward + backward at batch
-128, as the AutoGrad benchmark "conv-layers" does (median of 20 timed steps). Run by hand:
+128 and the forward under no_grad, as the AutoGrad benchmark "conv-layers" does (median of 20 timed steps). Run by hand:
     /usr/bin/python3 tests/reference/conv_layers_torch.py --threads 2"""
 import argparse, time
 import torch
@@ -20,9 +20,17 @@ def report(name, forward):
         if r >= 5:
             fs.append(f * 1e3)
             bs.append(b * 1e3)
+    ns = []
+    with torch.no_grad():
+        for r in range(25):
+            t = time.perf_counter()
+            forward()
+            if r >= 5:
+                ns.append((time.perf_counter() - t) * 1e3)
     fs.sort()
     bs.sort()
-    print(f"{name:20s} forward {fs[10]:7.2f} ms  backward {bs[10]:7.2f} ms")
+    ns.sort()
+    print(f"{name:20s} forward {fs[10]:7.2f} ms  backward {bs[10]:7.2f} ms  no-grad forward {ns[10]:7.2f} ms")
 
 
 def main():

@@ -32,7 +32,7 @@ internal static unsafe class Convolution
     /// </summary>
     public static void Im2Col(ReadOnlySpan<float> sample, in ConvGeometry g, Span<float> columns, int rowStride)
     {
-        if (g.StrideW == 1 && g.DilationW == 1)
+        if (g.StrideW <= 2 && g.DilationW == 1)
         {
             Im2ColPadded(sample, g, columns, rowStride);
             return;
@@ -117,16 +117,19 @@ internal static unsafe class Convolution
         }
     }
 
-    // With unit stride and dilation along the width, every row segment of the column matrix is one contiguous run of a
-    // zero-padded copy of the input plane, so each is a single short copy (or add) with no bounds arithmetic.
+    // With unit dilation along the width, every row segment of the column matrix is one run of a zero-padded copy of
+    // the input plane, contiguous at unit stride and every other value at stride 2 (the downsampling layers of a
+    // residual net), so each is a single short copy with no bounds arithmetic. The col2im adjoint takes it at unit stride.
+
+    private const int PaddedSlack = 32; // floats a stride-2 row's last vectors read past the end of the padded planes
 
     private static void Im2ColPadded(ReadOnlySpan<float> sample, in ConvGeometry g, Span<float> columns, int rowStride)
     {
         int hp = g.Height + 2 * g.PadH, wp = g.Width + 2 * g.PadW, oh = g.OutHeight, ow = g.OutWidth;
-        var padded = Buffers.BufferPool.RentFloats(g.Channels * hp * wp);
+        var padded = Buffers.BufferPool.RentFloats(g.Channels * hp * wp + PaddedSlack);
         fixed (float* ps = sample, pp = padded, pc = columns)
         {
-            PaddedPlanes.Pad(ps, g.Channels, g.Height, g.Width, g.PadH, g.PadW, pp);
+            PaddedPlanes.Pad(ps, g.Channels, g.Height, g.Width, g.PadH, g.PadW, pp, PaddedSlack);
             for (int r = 0; r < g.PatchSize; r++)
             {
                 int c = r / (g.KernelH * g.KernelW), i = r / g.KernelW % g.KernelH, j = r % g.KernelW;
@@ -134,7 +137,14 @@ internal static unsafe class Convolution
                 float* plane = pp + (long)c * hp * wp + i * g.DilationH * wp + j;
                 for (int y = 0; y < oh; y++)
                 {
-                    ShortRows.Copy(row + y * ow, plane + (long)y * g.StrideH * wp, ow);
+                    if (g.StrideW == 1)
+                    {
+                        ShortRows.Copy(row + y * ow, plane + (long)y * g.StrideH * wp, ow);
+                    }
+                    else
+                    {
+                        ShortRows.CopyEvens(row + y * ow, plane + (long)y * g.StrideH * wp, ow);
+                    }
                 }
             }
         }

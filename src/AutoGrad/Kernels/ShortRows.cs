@@ -43,6 +43,36 @@ internal static unsafe class ShortRows
         }
     }
 
+    /// <summary>
+    /// destination[i] = source[2 i] for i in [0, count): a row taken at stride 2. Reads (never uses) up to 2 x 16 floats
+    /// past source[2 count - 2].
+    /// </summary>
+    public static void CopyEvens(float* destination, float* source, int count)
+    {
+        switch (Simd.Width)
+        {
+            case 512: CopyEvens<Simd512>(destination, source, count); break;
+            case 256: CopyEvens<Simd256>(destination, source, count); break;
+            case 128: CopyEvens<Simd128>(destination, source, count); break;
+            default: CopyEvens<SimdScalar>(destination, source, count); break;
+        }
+    }
+
+    /// <summary><see cref="CopyEvens"/> at one width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void CopyEvens<TVec>(float* destination, float* source, int count) where TVec : unmanaged, ISimd<TVec>
+    {
+        int w = TVec.Count, i = 0;
+        for (; i <= count - w; i += w)
+        {
+            TVec.Store(TVec.Deinterleave(TVec.Load(source + 2 * i), TVec.Load(source + 2 * i + w)).Even, destination + i);
+        }
+        if (i < count)
+        {
+            TVec.StoreFirst(TVec.Deinterleave(TVec.Load(source + 2 * i), TVec.Load(source + 2 * i + w)).Even, destination + i, count - i);
+        }
+    }
+
     /// <summary>destination[0..count) += source[0..count).</summary>
     public static void Add(float* destination, float* source, int count)
     {
