@@ -77,7 +77,7 @@ internal static unsafe class Convolution
     /// <summary>The adjoint of <see cref="Im2Col"/>: sets <paramref name="sample"/> to the sum of every column entry at the input position it came from.</summary>
     public static void Col2Im(ReadOnlySpan<float> columns, in ConvGeometry g, Span<float> sample, int rowStride)
     {
-        if (g.StrideW == 1 && g.DilationW == 1)
+        if (g.StrideW <= 2 && g.DilationW == 1)
         {
             Col2ImPadded(columns, g, sample, rowStride);
             return;
@@ -119,7 +119,7 @@ internal static unsafe class Convolution
 
     // With unit dilation along the width, every row segment of the column matrix is one run of a zero-padded copy of
     // the input plane, contiguous at unit stride and every other value at stride 2 (the downsampling layers of a
-    // residual net), so each is a single short copy with no bounds arithmetic. The col2im adjoint takes it at unit stride.
+    // residual net), so each is a single short copy (or add, in the col2im adjoint) with no bounds arithmetic.
 
     private const int PaddedSlack = 32; // floats a stride-2 row's last vectors read past the end of the padded planes
 
@@ -154,10 +154,10 @@ internal static unsafe class Convolution
     private static void Col2ImPadded(ReadOnlySpan<float> columns, in ConvGeometry g, Span<float> sample, int rowStride)
     {
         int hp = g.Height + 2 * g.PadH, wp = g.Width + 2 * g.PadW, oh = g.OutHeight, ow = g.OutWidth;
-        var padded = Buffers.BufferPool.RentFloats(g.Channels * hp * wp);
+        var padded = Buffers.BufferPool.RentFloats(g.Channels * hp * wp + PaddedSlack);
         fixed (float* ps = sample, pp = padded, pc = columns)
         {
-            ShortRows.Clear(pp, g.Channels * hp * wp);
+            ShortRows.Clear(pp, g.Channels * hp * wp + PaddedSlack); // cleared to +0, so AddEvens's added zeros change nothing
             for (int r = 0; r < g.PatchSize; r++)
             {
                 int c = r / (g.KernelH * g.KernelW), i = r / g.KernelW % g.KernelH, j = r % g.KernelW;
@@ -165,7 +165,14 @@ internal static unsafe class Convolution
                 float* plane = pp + (long)c * hp * wp + i * g.DilationH * wp + j;
                 for (int y = 0; y < oh; y++)
                 {
-                    ShortRows.Add(plane + (long)y * g.StrideH * wp, row + y * ow, ow);
+                    if (g.StrideW == 1)
+                    {
+                        ShortRows.Add(plane + (long)y * g.StrideH * wp, row + y * ow, ow);
+                    }
+                    else
+                    {
+                        ShortRows.AddEvens(plane + (long)y * g.StrideH * wp, row + y * ow, ow);
+                    }
                 }
             }
             PaddedPlanes.Unpad(pp, g.Channels, g.Height, g.Width, g.PadH, g.PadW, ps);

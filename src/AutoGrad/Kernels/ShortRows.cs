@@ -73,6 +73,37 @@ internal static unsafe class ShortRows
         }
     }
 
+    /// <summary>
+    /// destination[2 i] += source[i] for i in [0, count), the adjoint of <see cref="CopyEvens"/>. The values between and
+    /// up to 2 x 16 floats past destination[2 count - 2] are read and written back plus zero: unchanged, as long as
+    /// none of them is -0 (true of any sum that started from a cleared buffer).
+    /// </summary>
+    public static void AddEvens(float* destination, float* source, int count)
+    {
+        switch (Simd.Width)
+        {
+            case 512: AddEvens<Simd512>(destination, source, count); break;
+            case 256: AddEvens<Simd256>(destination, source, count); break;
+            case 128: AddEvens<Simd128>(destination, source, count); break;
+            default: AddEvens<SimdScalar>(destination, source, count); break;
+        }
+    }
+
+    /// <summary><see cref="AddEvens"/> at one width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddEvens<TVec>(float* destination, float* source, int count) where TVec : unmanaged, ISimd<TVec>
+    {
+        int w = TVec.Count;
+        for (int i = 0; i < count; i += w)
+        {
+            var values = i + w <= count ? TVec.Load(source + i) : TVec.LoadFirst(source + i, count - i);
+            var (low, high) = TVec.Interleave(values, TVec.Zero);
+            float* target = destination + 2 * i;
+            TVec.Store(TVec.Load(target) + low, target);
+            TVec.Store(TVec.Load(target + w) + high, target + w);
+        }
+    }
+
     /// <summary>destination[0..count) += source[0..count).</summary>
     public static void Add(float* destination, float* source, int count)
     {
