@@ -5,7 +5,7 @@ AutoGrad's xoshiro256** generator), the same batch order and random shifts (a cr
 the same generators, and the same recipe: SGD with Nesterov momentum 0.9 and weight decay, OneCycleLR stepped per
 batch, cross-entropy with label smoothing. Only the initial weights differ (torch's own generator).
 
-    /usr/bin/python3 tests/reference/resnet_torch.py [--epochs 8] [--batch 128] [--lr 0.1] [--width 24] [--threads 1] [--limit N]
+    /usr/bin/python3 tests/reference/resnet_torch.py [--epochs 10] [--batch 128] [--lr 0.1] [--width 24] [--threads 1] [--limit N]
 Prints one JSON line: test accuracy, validation accuracy per epoch, seconds of training (the batch loop with its data
 copies and shifts; the index draws and evaluations outside it), ms per step, peak resident memory in KiB.
 """
@@ -141,7 +141,7 @@ def accuracy(model, x, y):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--lr", type=float, default=0.1, help="OneCycleLR's max_lr")
     parser.add_argument("--weight-decay", type=float, default=5e-4)
