@@ -76,7 +76,7 @@ internal static unsafe class Normalization
         fixed (float* px = x, pw = weight, pb = bias, py = y, pm = mean, pv = variance, ps = invStd)
         {
             var job = new Job(layout, px, null, pw, pb, py, pm, ps) { Variance = pv, Eps = eps, BatchStatistics = computeStatistics };
-            Blocks(layout, n, job, static (in Job j, int g0, int g1) => j.ForwardGroups(g0, g1));
+            Blocks(layout, n, job, static (in Job j, int _, int g0, int g1) => j.ForwardGroups(g0, g1));
         }
     }
 
@@ -127,7 +127,7 @@ internal static unsafe class Normalization
                 new Span<float>(pp, blocks * 2 * channels).Clear();
             }
             var job = new Job(layout, px, pg, pw, null, pdx, pm, ps) { Partials = pp, BatchStatistics = batchStats, Affine = affine };
-            Blocks(layout, n, job, static (in Job j, int g0, int g1) => j.BackwardGroups(g0, g1));
+            Blocks(layout, n, job, static (in Job j, int block, int g0, int g1) => j.BackwardGroups(block, g0, g1));
             for (int b = 0; partials is not null && b < blocks; b++)
             {
                 for (int c = 0; c < channels; c++)
@@ -146,7 +146,7 @@ internal static unsafe class Normalization
         Buffers.BufferPool.ReturnFloats(partials);
     }
 
-    private delegate void GroupsBody(in Job job, int firstGroup, int endGroup);
+    private delegate void GroupsBody(in Job job, int block, int firstGroup, int endGroup);
 
     /// <summary>Blocks of consecutive groups of about <see cref="BlockElements"/> elements, fixed by the layout alone.</summary>
     private static int BlockCount(in NormLayout layout, out int groupsPerBlock)
@@ -162,11 +162,11 @@ internal static unsafe class Normalization
         {
             for (int b = 0; b < blocks; b++)
             {
-                body(job, b * perBlock, Math.Min(groups, (b + 1) * perBlock));
+                body(job, b, b * perBlock, Math.Min(groups, (b + 1) * perBlock));
             }
             return;
         }
-        Workers.Run(blocks, b => body(job, b * perBlock, Math.Min(groups, (b + 1) * perBlock)));
+        Workers.Run(blocks, b => body(job, b, b * perBlock, Math.Min(groups, (b + 1) * perBlock)));
     }
 
     private static bool Affine(ReadOnlySpan<float> values, in NormLayout layout) => values.IsEmpty || values.Length == layout.Channels;
@@ -236,11 +236,10 @@ internal static unsafe class Normalization
             }
         }
 
-        public void BackwardGroups(int g0, int g1)
+        public void BackwardGroups(int block, int g0, int g1)
         {
             int segment = layout.Segment, run = layout.Run, channels = layout.Channels;
-            BlockCount(layout, out int perBlock);
-            float* dweight = Partials + (g0 / perBlock) * 2 * channels, dbias = dweight + channels;
+            float* dweight = Partials + (long)block * 2 * channels, dbias = dweight + channels;
             for (int group = g0; group < g1; group++)
             {
                 float mu = mean[group], s = invStd[group];
