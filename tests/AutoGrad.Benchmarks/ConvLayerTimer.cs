@@ -16,11 +16,19 @@ public static class ConvLayerTimer
         ("conv 96-96 7", 96, 96, 7, 3, 1), ("1x1 48-96 s2 14", 48, 96, 14, 1, 2),
     ];
 
+    /// <summary>The first runs of each layer warm the JIT and the buffer pool and are not timed.</summary>
+    private const int WarmUps = 5;
+
     private static int Repeats = 25;
 
     public static int Run(string[] args)
     {
         Repeats = Machine.Option(args, "--repeat", 25);
+        if (Repeats <= WarmUps)
+        {
+            Console.Error.WriteLine($"conv-layers: --repeat {Repeats} leaves nothing to time; the first {WarmUps} runs are warm-ups, so give more than {WarmUps}.");
+            return 2;
+        }
         Parallelism.MaxThreads = Machine.Option(args, "--threads", Environment.ProcessorCount);
         int batch = Machine.Option(args, "--batch", 128);
         string only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault() ?? "";
@@ -69,7 +77,7 @@ public static class ConvLayerTimer
                 AutoGrad.Buffers.BufferPool.Return(v.Grad);
                 v.Grad = null;
             }
-            if (r >= 5)
+            if (r >= WarmUps)
             {
                 forwardTimes.Add(f);
                 backwardTimes.Add(b);
@@ -84,7 +92,7 @@ public static class ConvLayerTimer
                 var output = forward();
                 double f = clock.Elapsed.TotalMilliseconds;
                 AutoGrad.Buffers.BufferPool.Return(output.Value);
-                if (r >= 5)
+                if (r >= WarmUps)
                 {
                     inferenceTimes.Add(f);
                 }

@@ -377,5 +377,5 @@ internal static unsafe class ChannelLanes
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TVec Fma<TVec>(float* input, TVec vector, TVec sum) where TVec : unmanaged, ISimd<TVec>
-        => TVec.FusedMultiplyAdd(TVec.Create(*input), vector, sum);
+        => TVec.MultiplyAddScalar(vector, input, sum);
 }

@@ -280,8 +280,9 @@ internal static unsafe class DirectConvolution
     /// output [O, oh, ow] = sum over (c, i, j) of weight[o, c, i, j] * padded[c, y + i, x + j], one segment of an output
     /// row and a register block of output channels at a time. A segment is as many vectors as the row needs, at most
     /// two (with 16-float vectors or 16 registers) or four (4- or 8-float vectors and 32 registers); one-vector segments
-    /// take eight channels, longer ones six or four, so that accumulators, the segment's vectors and a broadcast weight
-    /// fit the register file. Where the channels do not fill the last block, a narrower one (six or four) takes them,
+    /// take eight channels, two-vector ones eight with 32 registers (16 accumulators: enough independent chains to keep
+    /// both multiply-add units busy, where four channels left them waiting), longer ones six or four, so that
+    /// accumulators, the segment's vectors and a broadcast weight fit the register file. Where the channels do not fill the last block, a narrower one (six or four) takes them,
     /// so LeNet's six channels are not computed as eight.
     /// </summary>
     private static void Correlate<TVec>(Correlation<TVec> block) where TVec : unmanaged, ISimd<TVec>
@@ -301,6 +302,11 @@ internal static unsafe class DirectConvolution
                     default: block.Run<Four, One>(o0); break;
                 }
                 o0 += width;
+            }
+            else if (segment == 2 && TVec.Registers >= 32 && rest >= 7)
+            {
+                block.Run<Eight, Two>(o0); // 16 accumulators, the segment's 2 vectors and a broadcast of the 32 registers
+                o0 += 8;
             }
             else if (rest is 5 or 6 || rest > 6 && segment > 2)
             {

@@ -8,7 +8,8 @@ namespace AutoGrad.Tests.Kernels;
 public sealed class DirectConvolutionKernelTests
 {
     // (channels, height, width, out channels, kernel, padding): LeNet's two layers, a 32-wide row, odd channel counts,
-    // and channel counts whose last register block is narrower (8 + 5 in a narrow row, 4 + 6 in a wide one, 4 + 4 + 2)
+    // channel counts whose last register block is narrower (8 + 5 in a narrow row, 4 + 6 in a wide one, 4 + 4 + 2),
+    // and the two-vector rows' blocks of eight channels (the resnet's 24 at 28 wide; 7, one channel computed twice)
     public static IEnumerable<object[]> Cases() =>
     [
         [1, 28, 28, 6, 5, 2],
@@ -18,6 +19,8 @@ public sealed class DirectConvolutionKernelTests
         [4, 6, 17, 1, 1, 0],
         [2, 8, 8, 13, 3, 1],
         [5, 6, 20, 10, 3, 1],
+        [3, 5, 28, 24, 3, 1],
+        [2, 4, 18, 7, 3, 1],
     ];
 
     public static IEnumerable<object[]> CasesAtEveryWidth => Widths.Times(Cases());

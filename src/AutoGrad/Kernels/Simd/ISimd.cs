@@ -44,6 +44,14 @@ internal unsafe interface ISimd<TSelf> where TSelf : unmanaged, ISimd<TSelf>
     /// <summary>left * right + addend with one rounding.</summary>
     static abstract TSelf FusedMultiplyAdd(TSelf left, TSelf right, TSelf addend);
 
+    /// <summary>
+    /// vector * (*scalar) + addend with one rounding (the bits of <see cref="FusedMultiplyAdd"/> with a broadcast):
+    /// the broadcast made inside, on the hardware vector, lets the JIT fold it into the multiply-add's memory operand
+    /// and accumulate in place; a broadcast passed in as a wrapper value costs a separate broadcast and a register copy
+    /// per multiply-add.
+    /// </summary>
+    static abstract TSelf MultiplyAddScalar(TSelf vector, float* scalar, TSelf addend);
+
     static abstract TSelf operator +(TSelf left, TSelf right);
 
     static abstract TSelf operator *(TSelf left, TSelf right);

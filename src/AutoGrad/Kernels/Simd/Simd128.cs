@@ -80,6 +80,9 @@ internal readonly unsafe struct Simd128 : ISimd<Simd128>
     public static Simd128 FusedMultiplyAdd(Simd128 left, Simd128 right, Simd128 addend) => new(Vector128.FusedMultiplyAdd(left._v, right._v, addend._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd128 MultiplyAddScalar(Simd128 vector, float* scalar, Simd128 addend) => new(Vector128.FusedMultiplyAdd(vector._v, Vector128.Create(*scalar), addend._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Simd128 operator +(Simd128 left, Simd128 right) => new(left._v + right._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -45,6 +45,9 @@ internal readonly unsafe struct Simd256 : ISimd<Simd256>
     public static Simd256 FusedMultiplyAdd(Simd256 left, Simd256 right, Simd256 addend) => new(Vector256.FusedMultiplyAdd(left._v, right._v, addend._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256 MultiplyAddScalar(Simd256 vector, float* scalar, Simd256 addend) => new(Vector256.FusedMultiplyAdd(vector._v, Vector256.Create(*scalar), addend._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Simd256 operator +(Simd256 left, Simd256 right) => new(left._v + right._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

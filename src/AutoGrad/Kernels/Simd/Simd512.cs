@@ -121,6 +121,9 @@ internal readonly unsafe struct Simd512 : ISimd<Simd512>
     public static Simd512 FusedMultiplyAdd(Simd512 left, Simd512 right, Simd512 addend) => new(Vector512.FusedMultiplyAdd(left._v, right._v, addend._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd512 MultiplyAddScalar(Simd512 vector, float* scalar, Simd512 addend) => new(Vector512.FusedMultiplyAdd(vector._v, Vector512.Create(*scalar), addend._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Simd512 operator +(Simd512 left, Simd512 right) => new(left._v + right._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -45,6 +45,9 @@ internal readonly unsafe struct SimdScalar : ISimd<SimdScalar>
     public static SimdScalar FusedMultiplyAdd(SimdScalar left, SimdScalar right, SimdScalar addend) => new(MathF.FusedMultiplyAdd(left._v, right._v, addend._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static SimdScalar MultiplyAddScalar(SimdScalar vector, float* scalar, SimdScalar addend) => new(MathF.FusedMultiplyAdd(vector._v, *scalar, addend._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static SimdScalar operator +(SimdScalar left, SimdScalar right) => new(left._v + right._v);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
