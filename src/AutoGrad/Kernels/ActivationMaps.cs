@@ -148,22 +148,56 @@ internal readonly struct GeluTanhBackwardMap : IBinaryMap
 }
 
 /// <summary>
-/// tanh as (e^2u - 1) / (e^2u + 1) with u clamped to [-10, 10] (where tanh is +-1 in float), vectorized with
-/// Vector.Exp: GELU's tanh form spent most of a transformer step in the scalar tanhf. The scalar form is the same
-/// formula, so vector bodies and scalar tails agree; near 0 its absolute error is a few ulps of 1, which GELU adds to 1.
+/// tanh as (e^2u - 1) / (e^2u + 1) with u clamped to [-10, 10] (where tanh is +-1 in float): GELU's tanh form spent
+/// most of a transformer step in the scalar tanhf. e^2u comes from <see cref="Exp(Vector{float})"/>, a polynomial in
+/// float (Vector.Exp works in double and made GELU three times as slow); the scalar form takes the same operations, so
+/// vector bodies and scalar tails give the same bits. Near 0 the absolute error is a few ulps of 1, which GELU adds to 1.
 /// </summary>
 internal static class GeluTanh
 {
+    // exp(x) = 2^n e^r with n = round(x log2 e) and r = x - n ln 2 (ln 2 split in two, Cody and Waite, so r is exact
+    // to float precision); e^r by Cephes' degree-7 expf polynomial, within 2 ulps for |r| <= ln 2 / 2. 2^n is built
+    // in the exponent bits, so the argument must keep n in float's normal range: here |x| <= 20.
+    private const float Log2E = 1.44269504f, Ln2High = 0.693359375f, Ln2Low = -2.12194440e-4f;
+    private const float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f, P3 = 4.1665795894e-2f,
+        P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
+
     public static float Tanh(float u)
     {
-        float e = MathF.Exp(2f * Math.Clamp(u, -10f, 10f));
+        float e = Exp(2f * Math.Clamp(u, -10f, 10f));
         return (e - 1f) / (e + 1f);
     }
 
     public static Vector<float> Tanh(Vector<float> u)
     {
-        var e = Vector.Exp(new Vector<float>(2f) * Vector.Min(Vector.Max(u, new Vector<float>(-10f)), new Vector<float>(10f)));
+        var e = Exp(new Vector<float>(2f) * Vector.Min(Vector.Max(u, new Vector<float>(-10f)), new Vector<float>(10f)));
         return (e - Vector<float>.One) / (e + Vector<float>.One);
+    }
+
+    internal static float Exp(float x)
+    {
+        float n = MathF.Round(x * Log2E);
+        float r = MathF.FusedMultiplyAdd(n, -Ln2Low, MathF.FusedMultiplyAdd(n, -Ln2High, x));
+        float p = MathF.FusedMultiplyAdd(P0, r, P1);
+        p = MathF.FusedMultiplyAdd(p, r, P2);
+        p = MathF.FusedMultiplyAdd(p, r, P3);
+        p = MathF.FusedMultiplyAdd(p, r, P4);
+        p = MathF.FusedMultiplyAdd(p, r, P5);
+        p = MathF.FusedMultiplyAdd(p * r, r, r) + 1f;
+        return p * BitConverter.Int32BitsToSingle(((int)n + 127) << 23);
+    }
+
+    internal static Vector<float> Exp(Vector<float> x)
+    {
+        var n = Vector.Round(x * new Vector<float>(Log2E));
+        var r = Vector.FusedMultiplyAdd(n, new Vector<float>(-Ln2Low), Vector.FusedMultiplyAdd(n, new Vector<float>(-Ln2High), x));
+        var p = Vector.FusedMultiplyAdd(new Vector<float>(P0), r, new Vector<float>(P1));
+        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(P2));
+        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(P3));
+        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(P4));
+        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(P5));
+        p = Vector.FusedMultiplyAdd(p * r, r, r) + Vector<float>.One;
+        return p * Vector.ShiftLeft(Vector.ConvertToInt32(n) + new Vector<int>(127), 23).As<int, float>();
     }
 }
 

@@ -282,8 +282,8 @@ internal static unsafe class DirectConvolution
     /// two (with 16-float vectors or 16 registers) or four (4- or 8-float vectors and 32 registers); one-vector segments
     /// take eight channels, two-vector ones eight with 32 registers (16 accumulators: enough independent chains to keep
     /// both multiply-add units busy, where four channels left them waiting), longer ones six or four, so that
-    /// accumulators, the segment's vectors and a broadcast weight fit the register file. Where the channels do not fill the last block, a narrower one (six or four) takes them,
-    /// so LeNet's six channels are not computed as eight.
+    /// accumulators, the segment's vectors and a broadcast weight fit the register file. Where the channels do not
+    /// fill the last block, a narrower one (six or four) takes them, so LeNet's six channels are not computed as eight.
     /// </summary>
     private static void Correlate<TVec>(Correlation<TVec> block) where TVec : unmanaged, ISimd<TVec>
     {

@@ -1,3 +1,4 @@
+using System.Numerics;
 using AutoGrad.Kernels;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
 using static AutoGrad.Tests.Kernels.KernelTestData;
@@ -23,6 +24,7 @@ public sealed class MapKernelTests
         Check(new LeakyReluBackwardMap(0.2f), (g, x) => x > 0 ? g : g * 0.2f);
         Check(new PowBackwardMap(3f), (g, x) => g * 3f * MathF.Pow(x, 2f));
         Check(new PowBackwardMap(0f), (g, x) => 0f);
+        Check(default(GeluTanhBackwardMap), (g, x) => default(GeluTanhBackwardMap).Invoke(g, x));
     }
 
     [TestMethod]
@@ -31,6 +33,34 @@ public sealed class MapKernelTests
         Check(new LeakyReluMap(0.01f), x => x > 0 ? x : x * 0.01f);
         Check(new EluMap(1f), x => x > 0 ? x : MathF.Exp(x) - 1f);
         Check(new SoftplusMap(1f, 20f), x => x > 20f ? x : MathF.Log(1f + MathF.Exp(x)));
+        Check(default(GeluTanhMap), x => default(GeluTanhMap).Invoke(x));
+    }
+
+    [TestMethod]
+    public void GeluTanhExponentialIsWithinTwoUlpsAndItsVectorFormGivesTheScalarBits()
+    {
+        // every 1/1024 over [-20, 20], the arguments GELU's tanh gives it, against the double-precision exp
+        int count = 40 * 1024 + 1;
+        var x = new float[count + Vector<float>.Count];
+        for (int i = 0; i < count; i++)
+        {
+            x[i] = -20f + i / 1024f;
+        }
+        for (int i = 0; i < count; i++)
+        {
+            float actual = GeluTanh.Exp(x[i]);
+            double exact = Math.Exp(x[i]);
+            double ulp = MathF.BitIncrement((float)exact) - (float)exact;
+            Assert.IsTrue(Math.Abs(actual - exact) <= 2 * ulp, $"exp({x[i]:R}) = {actual:R}, expected {exact:R}");
+        }
+        for (int i = 0; i < count; i += Vector<float>.Count)
+        {
+            var lanes = GeluTanh.Exp(new Vector<float>(x, i));
+            for (int j = 0; j < Vector<float>.Count; j++)
+            {
+                Assert.AreEqual(BitConverter.SingleToInt32Bits(GeluTanh.Exp(x[i + j])), BitConverter.SingleToInt32Bits(lanes[j]), $"exp({x[i + j]:R})");
+            }
+        }
     }
 
     [TestMethod]
