@@ -22,6 +22,10 @@ public sealed class GemmKernelTests
         yield return [130, 300, 240]; // large enough for the parallel path
         yield return [128, 256, 784]; // a training shape: two depth blocks
         yield return [33, 97, 1100]; // three depth blocks, the last one short
+        yield return [203, 100, 50]; // A read in place: three row blocks, the last with a partial (packed) panel
+        yield return [1024, 24, 20]; // a transposed A with depths 4 KB apart: packed, not read in place
+        yield return [40, 64, 1024]; // a row-major A with rows 4 KB apart: packed
+        yield return [41, 600, 30]; // more columns than A is read in place for: packed
         yield return [2, 37, 19]; // two to four rows against B^T: the dot-product path (k not a multiple of any width)
         yield return [3, 9, 33];
         yield return [4, 130, 70];
