@@ -104,57 +104,50 @@ internal readonly struct GeluBackwardMap : IBinaryMap
 /// <summary>gelu, tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).</summary>
 internal readonly struct GeluTanhMap : IUnaryMap
 {
-    public float Invoke(float x)
-    {
-        float inner = 0.7978845608028654f * (x + 0.044715f * x * x * x);
-        return 0.5f * x * (1f + GeluTanh.Tanh(inner));
-    }
+    public static bool HasSimdForm => true;
 
-    public Vector<float> Invoke(Vector<float> x)
+    public float Invoke(float x) => SimdScalar.Sum(Invoke(SimdScalar.Create(x)));
+
+    public Vector<float> Invoke(Vector<float> x) => Lanes.Apply(this, x);
+
+    public TVec Invoke<TVec>(TVec x) where TVec : unmanaged, ISimd<TVec>
     {
-        var inner = new Vector<float>(0.7978845608028654f) * (x + new Vector<float>(0.044715f) * x * x * x);
-        return new Vector<float>(0.5f) * x * (Vector<float>.One + GeluTanh.Tanh(inner));
+        var inner = TVec.Create(GeluTanh.Beta) * (x + TVec.Create(GeluTanh.Kappa) * x * x * x);
+        return TVec.Create(0.5f) * x * (TVec.Create(1f) + GeluTanh.Tanh(inner));
     }
 }
 
 /// <summary>gelu backward, tanh approximation (PyTorch's formula).</summary>
 internal readonly struct GeluTanhBackwardMap : IBinaryMap
 {
-    public float Invoke(float grad, float x)
-    {
-        const float Beta = 0.7978845608028654f, Kappa = 0.044715f;
-        float x2 = x * x;
-        float inner = Beta * (x + Kappa * x2 * x);
-        float t = GeluTanh.Tanh(inner);
-        float left = 0.5f * x;
-        float right = 1f + t;
-        float leftDerivative = 0.5f * right;
-        float tanhDerivative = 1f - t * t;
-        float innerDerivative = Beta * (1f + 3f * Kappa * x2);
-        float rightDerivative = left * tanhDerivative * innerDerivative;
-        return grad * (leftDerivative + rightDerivative);
-    }
+    public static bool HasSimdForm => true;
 
-    public Vector<float> Invoke(Vector<float> grad, Vector<float> x)
+    public float Invoke(float grad, float x) => SimdScalar.Sum(Invoke(SimdScalar.Create(grad), SimdScalar.Create(x)));
+
+    public Vector<float> Invoke(Vector<float> grad, Vector<float> x) => Lanes.Apply(this, grad, x);
+
+    public TVec Invoke<TVec>(TVec grad, TVec x) where TVec : unmanaged, ISimd<TVec>
     {
-        var beta = new Vector<float>(0.7978845608028654f);
-        var kappa = new Vector<float>(0.044715f);
-        var half = new Vector<float>(0.5f);
+        var beta = TVec.Create(GeluTanh.Beta);
+        var half = TVec.Create(0.5f);
+        var one = TVec.Create(1f);
         var x2 = x * x;
-        var t = GeluTanh.Tanh(beta * (x + kappa * x2 * x));
-        var innerDerivative = beta * (Vector<float>.One + new Vector<float>(3f) * kappa * x2);
-        return grad * (half * (Vector<float>.One + t) + half * x * (Vector<float>.One - t * t) * innerDerivative);
+        var t = GeluTanh.Tanh(beta * (x + TVec.Create(GeluTanh.Kappa) * x2 * x));
+        var innerDerivative = beta * (one + TVec.Create(3f * GeluTanh.Kappa) * x2);
+        return grad * (half * (one + t) + half * x * (one - t * t) * innerDerivative);
     }
 }
 
 /// <summary>
 /// tanh as (e^2u - 1) / (e^2u + 1) with u clamped to [-10, 10] (where tanh is +-1 in float): GELU's tanh form spent
-/// most of a transformer step in the scalar tanhf. e^2u comes from <see cref="Exp(Vector{float})"/>, a polynomial in
-/// float (Vector.Exp works in double and made GELU three times as slow); the scalar form takes the same operations, so
-/// vector bodies and scalar tails give the same bits. Near 0 the absolute error is a few ulps of 1, which GELU adds to 1.
+/// most of a transformer step in the scalar tanhf. e^2u comes from <see cref="Exp{TVec}"/>, a polynomial in float
+/// (Vector.Exp works in double and made GELU three times as slow), written once over the width, so vector bodies
+/// and scalar tails give the same bits. Near 0 the absolute error is a few ulps of 1, which GELU adds to 1.
 /// </summary>
 internal static class GeluTanh
 {
+    public const float Beta = 0.7978845608028654f, Kappa = 0.044715f;
+
     // exp(x) = 2^n e^r with n = round(x log2 e) and r = x - n ln 2 (ln 2 split in two, Cody and Waite, so r is exact
     // to float precision); e^r by Cephes' degree-7 expf polynomial, within 2 ulps for |r| <= ln 2 / 2. 2^n is built
     // in the exponent bits, so the argument must keep n in float's normal range: here |x| <= 20.
@@ -162,42 +155,24 @@ internal static class GeluTanh
     private const float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f, P3 = 4.1665795894e-2f,
         P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
 
-    public static float Tanh(float u)
+    public static TVec Tanh<TVec>(TVec u) where TVec : unmanaged, ISimd<TVec>
     {
-        float e = Exp(2f * Math.Clamp(u, -10f, 10f));
-        return (e - 1f) / (e + 1f);
+        var one = TVec.Create(1f);
+        var e = Exp(TVec.Create(2f) * TVec.Min(TVec.Max(u, TVec.Create(-10f)), TVec.Create(10f)));
+        return (e - one) / (e + one);
     }
 
-    public static Vector<float> Tanh(Vector<float> u)
+    internal static TVec Exp<TVec>(TVec x) where TVec : unmanaged, ISimd<TVec>
     {
-        var e = Exp(new Vector<float>(2f) * Vector.Min(Vector.Max(u, new Vector<float>(-10f)), new Vector<float>(10f)));
-        return (e - Vector<float>.One) / (e + Vector<float>.One);
-    }
-
-    internal static float Exp(float x)
-    {
-        float n = MathF.Round(x * Log2E);
-        float r = MathF.FusedMultiplyAdd(n, -Ln2Low, MathF.FusedMultiplyAdd(n, -Ln2High, x));
-        float p = MathF.FusedMultiplyAdd(P0, r, P1);
-        p = MathF.FusedMultiplyAdd(p, r, P2);
-        p = MathF.FusedMultiplyAdd(p, r, P3);
-        p = MathF.FusedMultiplyAdd(p, r, P4);
-        p = MathF.FusedMultiplyAdd(p, r, P5);
-        p = MathF.FusedMultiplyAdd(p * r, r, r) + 1f;
-        return p * BitConverter.Int32BitsToSingle(((int)n + 127) << 23);
-    }
-
-    internal static Vector<float> Exp(Vector<float> x)
-    {
-        var n = Vector.Round(x * new Vector<float>(Log2E));
-        var r = Vector.FusedMultiplyAdd(n, new Vector<float>(-Ln2Low), Vector.FusedMultiplyAdd(n, new Vector<float>(-Ln2High), x));
-        var p = Vector.FusedMultiplyAdd(new Vector<float>(P0), r, new Vector<float>(P1));
-        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(P2));
-        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(P3));
-        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(P4));
-        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(P5));
-        p = Vector.FusedMultiplyAdd(p * r, r, r) + Vector<float>.One;
-        return p * Vector.ShiftLeft(Vector.ConvertToInt32(n) + new Vector<int>(127), 23).As<int, float>();
+        var n = TVec.Round(x * TVec.Create(Log2E));
+        var r = TVec.FusedMultiplyAdd(n, TVec.Create(-Ln2Low), TVec.FusedMultiplyAdd(n, TVec.Create(-Ln2High), x));
+        var p = TVec.FusedMultiplyAdd(TVec.Create(P0), r, TVec.Create(P1));
+        p = TVec.FusedMultiplyAdd(p, r, TVec.Create(P2));
+        p = TVec.FusedMultiplyAdd(p, r, TVec.Create(P3));
+        p = TVec.FusedMultiplyAdd(p, r, TVec.Create(P4));
+        p = TVec.FusedMultiplyAdd(p, r, TVec.Create(P5));
+        p = TVec.FusedMultiplyAdd(p * r, r, r) + TVec.Create(1f);
+        return p * TVec.PowerOfTwo(n);
     }
 }
 

@@ -9,6 +9,15 @@ internal interface IUnaryMap
 {
     float Invoke(float x);
     Vector<float> Invoke(Vector<float> x);
+
+    /// <summary>
+    /// Whether the map also has a form over <see cref="ISimd{TSelf}"/>, which <see cref="Map"/> then runs at the widest
+    /// width here (<see cref="Vector{T}"/> is 256 bits on x64 even with AVX-512): worth it for maps that compute more
+    /// than they move. All forms must give the same bits.
+    /// </summary>
+    static virtual bool HasSimdForm => false;
+
+    TVec Invoke<TVec>(TVec x) where TVec : unmanaged, ISimd<TVec> => throw new NotSupportedException($"{GetType().Name} has no ISimd form.");
 }
 
 /// <summary>An elementwise function of two values, in scalar and vector form.</summary>
@@ -16,6 +25,11 @@ internal interface IBinaryMap
 {
     float Invoke(float x, float y);
     Vector<float> Invoke(Vector<float> x, Vector<float> y);
+
+    /// <summary>As <see cref="IUnaryMap.HasSimdForm"/>.</summary>
+    static virtual bool HasSimdForm => false;
+
+    TVec Invoke<TVec>(TVec x, TVec y) where TVec : unmanaged, ISimd<TVec> => throw new NotSupportedException($"{GetType().Name} has no ISimd form.");
 }
 
 /// <summary>
@@ -50,6 +64,20 @@ internal static unsafe class Map
 
     private static void Serial<T>(T op, ReadOnlySpan<float> x, Span<float> destination) where T : struct, IUnaryMap
     {
+        if (T.HasSimdForm)
+        {
+            fixed (float* px = x, pd = destination)
+            {
+                switch (Simd.Width)
+                {
+                    case 512: SerialSimd<T, Simd512>(op, px, pd, x.Length); break;
+                    case 256: SerialSimd<T, Simd256>(op, px, pd, x.Length); break;
+                    case 128: SerialSimd<T, Simd128>(op, px, pd, x.Length); break;
+                    default: SerialSimd<T, SimdScalar>(op, px, pd, x.Length); break;
+                }
+            }
+            return;
+        }
         int i = 0;
         int w = Vector<float>.Count;
         ref float xr = ref MemoryMarshal.GetReference(x);
@@ -86,6 +114,20 @@ internal static unsafe class Map
 
     private static void Serial<T>(T op, ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> destination) where T : struct, IBinaryMap
     {
+        if (T.HasSimdForm)
+        {
+            fixed (float* px = x, py = y, pd = destination)
+            {
+                switch (Simd.Width)
+                {
+                    case 512: SerialSimd<T, Simd512>(op, px, py, pd, x.Length); break;
+                    case 256: SerialSimd<T, Simd256>(op, px, py, pd, x.Length); break;
+                    case 128: SerialSimd<T, Simd128>(op, px, py, pd, x.Length); break;
+                    default: SerialSimd<T, SimdScalar>(op, px, py, pd, x.Length); break;
+                }
+            }
+            return;
+        }
         int i = 0;
         int w = Vector<float>.Count;
         ref float xr = ref MemoryMarshal.GetReference(x);
@@ -161,6 +203,34 @@ internal static unsafe class Map
     // A parallel map's operands and its part as a delegate made once: a job object is kept per thread and map and
     // reused, so a parallel map allocates nothing (a closure per call was a kilobyte per LeNet step). A map nested in
     // another's part (none today) would find the slot empty and make its own.
+
+    /// <summary>The loop of a map with an <see cref="ISimd{TSelf}"/> form, at one width; the tail takes the scalar form.</summary>
+    internal static void SerialSimd<T, TVec>(T op, float* x, float* destination, int length) where T : struct, IUnaryMap where TVec : unmanaged, ISimd<TVec>
+    {
+        int i = 0;
+        for (; i <= length - TVec.Count; i += TVec.Count)
+        {
+            TVec.Store(op.Invoke(TVec.Load(x + i)), destination + i);
+        }
+        for (; i < length; i++)
+        {
+            destination[i] = op.Invoke(x[i]);
+        }
+    }
+
+    /// <summary>The two-input form of <see cref="SerialSimd{T, TVec}(T, float*, float*, int)"/>.</summary>
+    internal static void SerialSimd<T, TVec>(T op, float* x, float* y, float* destination, int length) where T : struct, IBinaryMap where TVec : unmanaged, ISimd<TVec>
+    {
+        int i = 0;
+        for (; i <= length - TVec.Count; i += TVec.Count)
+        {
+            TVec.Store(op.Invoke(TVec.Load(x + i), TVec.Load(y + i)), destination + i);
+        }
+        for (; i < length; i++)
+        {
+            destination[i] = op.Invoke(x[i], y[i]);
+        }
+    }
 
     private sealed class UnaryJob<T> where T : struct, IUnaryMap
     {

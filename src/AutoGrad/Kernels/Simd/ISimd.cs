@@ -62,6 +62,17 @@ internal unsafe interface ISimd<TSelf> where TSelf : unmanaged, ISimd<TSelf>
     /// <summary>The lanewise maximum (as Vector128.Max: NaN propagates).</summary>
     static abstract TSelf Max(TSelf left, TSelf right);
 
+    /// <summary>The lanewise minimum (as Vector128.Min: NaN propagates).</summary>
+    static abstract TSelf Min(TSelf left, TSelf right);
+
+    static abstract TSelf operator /(TSelf left, TSelf right);
+
+    /// <summary>Each lane rounded to the nearest integer, ties to even.</summary>
+    static abstract TSelf Round(TSelf value);
+
+    /// <summary>2^n for lanes holding integers n in [-126, 127], built in the exponent bits.</summary>
+    static abstract TSelf PowerOfTwo(TSelf n);
+
     /// <summary>A mask with all bits set in lanes [0, count) and clear above.</summary>
     static abstract TSelf FirstLanes(int count);
 

@@ -95,6 +95,18 @@ internal readonly unsafe struct Simd128 : ISimd<Simd128>
     public static Simd128 Max(Simd128 left, Simd128 right) => new(Vector128.Max(left._v, right._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd128 Min(Simd128 left, Simd128 right) => new(Vector128.Min(left._v, right._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd128 operator /(Simd128 left, Simd128 right) => new(left._v / right._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd128 Round(Simd128 value) => new(Vector128.Round(value._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd128 PowerOfTwo(Simd128 n) => new(Vector128.ShiftLeft(Vector128.ConvertToInt32(n._v) + Vector128.Create(127), 23).AsSingle());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Simd128 FirstLanes(int count) => new(Vector128.LessThan(Indices, Vector128.Create(count)).AsSingle());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -60,6 +60,18 @@ internal readonly unsafe struct Simd256 : ISimd<Simd256>
     public static Simd256 Max(Simd256 left, Simd256 right) => new(Vector256.Max(left._v, right._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256 Min(Simd256 left, Simd256 right) => new(Vector256.Min(left._v, right._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256 operator /(Simd256 left, Simd256 right) => new(left._v / right._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256 Round(Simd256 value) => new(Vector256.Round(value._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd256 PowerOfTwo(Simd256 n) => new(Vector256.ShiftLeft(Vector256.ConvertToInt32(n._v) + Vector256.Create(127), 23).AsSingle());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Simd256 FirstLanes(int count) => new(Vector256.LessThan(Indices, Vector256.Create(count)).AsSingle());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

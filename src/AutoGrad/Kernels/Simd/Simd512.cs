@@ -136,6 +136,18 @@ internal readonly unsafe struct Simd512 : ISimd<Simd512>
     public static Simd512 Max(Simd512 left, Simd512 right) => new(Vector512.Max(left._v, right._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd512 Min(Simd512 left, Simd512 right) => new(Vector512.Min(left._v, right._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd512 operator /(Simd512 left, Simd512 right) => new(left._v / right._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd512 Round(Simd512 value) => new(Vector512.Round(value._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Simd512 PowerOfTwo(Simd512 n) => new(Vector512.ShiftLeft(Vector512.ConvertToInt32(n._v) + Vector512.Create(127), 23).AsSingle());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Simd512 FirstLanes(int count) => new(Vector512.LessThan(Indices, Vector512.Create(count)).AsSingle());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -62,6 +62,18 @@ internal readonly unsafe struct SimdScalar : ISimd<SimdScalar>
     public static SimdScalar Max(SimdScalar left, SimdScalar right) => new(MathF.Max(left._v, right._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static SimdScalar Min(SimdScalar left, SimdScalar right) => new(MathF.Min(left._v, right._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static SimdScalar operator /(SimdScalar left, SimdScalar right) => new(left._v / right._v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static SimdScalar Round(SimdScalar value) => new(MathF.Round(value._v));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static SimdScalar PowerOfTwo(SimdScalar n) => new(BitConverter.Int32BitsToSingle(((int)n._v + 127) << 23));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static SimdScalar FirstLanes(int count) => new(count > 0 ? AllBits : 0f);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
