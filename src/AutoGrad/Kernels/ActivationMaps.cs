@@ -108,6 +108,7 @@ internal readonly struct GeluTanhMap : IUnaryMap
 
     public float Invoke(float x) => SimdScalar.Sum(Invoke(SimdScalar.Create(x)));
 
+    // Map runs the ISimd form; this one serves only loops with a broadcast operand, lane by lane for the same bits
     public Vector<float> Invoke(Vector<float> x) => Lanes.Apply(this, x);
 
     public TVec Invoke<TVec>(TVec x) where TVec : unmanaged, ISimd<TVec>
@@ -124,6 +125,7 @@ internal readonly struct GeluTanhBackwardMap : IBinaryMap
 
     public float Invoke(float grad, float x) => SimdScalar.Sum(Invoke(SimdScalar.Create(grad), SimdScalar.Create(x)));
 
+    // as in GeluTanhMap: only loops with a broadcast operand use this form
     public Vector<float> Invoke(Vector<float> grad, Vector<float> x) => Lanes.Apply(this, grad, x);
 
     public TVec Invoke<TVec>(TVec grad, TVec x) where TVec : unmanaged, ISimd<TVec>

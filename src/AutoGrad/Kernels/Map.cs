@@ -34,7 +34,7 @@ internal interface IBinaryMap
 
 /// <summary>
 /// The one shared loop behind every fused elementwise kernel that TensorPrimitives lacks: a vector body over
-/// <see cref="Vector{T}"/> and a scalar tail. The operator is a struct, so each kernel is specialized and inlined.
+/// <see cref="Vector{T}"/> (or, for a map with an <see cref="ISimd{TSelf}"/> form, over the widest width) and a scalar tail. The operator is a struct, so each kernel is specialized and inlined.
 /// Long inputs (at least two <see cref="Chunk"/>s, a transformer's GELU over [2048, 512]) run in chunks across the
 /// workers; chunk bounds are multiples of every vector width and do not depend on the thread count, so each element
 /// takes the same path (vector body or the one scalar tail at the end) and the bits match the serial loop.
