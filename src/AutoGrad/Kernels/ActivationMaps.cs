@@ -270,7 +270,7 @@ internal readonly struct GeluTanhSecondMap : IBinaryMap
 {
     public float Invoke(float grad, float x)
     {
-        const float Beta = 0.7978845608028654f, Kappa = 0.044715f;
+        const float Beta = GeluTanh.Beta, Kappa = GeluTanh.Kappa;
         float x2 = x * x;
         float t = MathF.Tanh(Beta * (x + Kappa * x2 * x));
         float u1 = Beta * (1f + 3f * Kappa * x2);

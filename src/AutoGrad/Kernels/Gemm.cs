@@ -423,7 +423,7 @@ internal static unsafe class Gemm
                     {
                         PackA(job, ap + packedFrom * kc, ic + packedFrom, mc - packedFrom, p0, kc);
                     }
-                    float* corner = job.A + (job.TransA ? (long)p0 * job.M + ic : (long)ic * job.K + p0);
+                    float* corner = job.A + p0 * (long)depthStep + ic * (long)rowStep;
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         for (int ir = 0; ir < mc; ir += mr)
